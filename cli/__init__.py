@@ -1,0 +1,1 @@
+"""The `dl` command line (installed as the package ``dlcore.cli``): Click + Rich, no maths."""

@@ -1,0 +1,23 @@
+"""`dl`: the entry point. Each command lives in its own module; this file only assembles them."""
+import click
+
+import dlcore
+
+from .bench import bench
+from .data import data
+from .info import info
+from .train import evaluate, train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(dlcore.__version__, prog_name="dl")
+def cli():
+    """dlcore's experiment runner: train, evaluate, benchmark."""
+
+
+for command in (train, evaluate, bench, data, info):
+    cli.add_command(command)
+
+
+def main():
+    cli(prog_name="dl")

@@ -1,0 +1,99 @@
+/* dl_kernels.h: the whole C API of dlcore's kernels.
+ *
+ * float32, row-major, explicit sizes. Every function validates its sizes and returns
+ * DL_OK (0) or a negative DL_E* code before touching memory; the Cython layer validates
+ * array shapes first, so a negative return means a bug in the binding. */
+#ifndef DL_KERNELS_H
+#define DL_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { DL_OK = 0, DL_EINVAL = -1, DL_ENOMEM = -2 };
+
+/* ---- cpu.c: feature detection, dispatch, threads ------------------------------------ */
+enum { DL_CPU_GENERIC = 0, DL_CPU_AVX2 = 1, DL_CPU_AVX512 = 2 };
+
+int dl_cpu_best(void);                 /* best path this CPU (and OS) supports */
+int dl_cpu_path(void);                 /* path in use: DL_CPU env var or best, clamped */
+int dl_cpu_set_path(int path);         /* clamps to dl_cpu_best(); returns the path in use */
+const char *dl_cpu_path_name(int path);
+int dl_openmp(void);                   /* 1 when built with OpenMP */
+const char *dl_compiler(void);         /* e.g. "gcc 12.2.0" */
+const char *dl_cpu_features(void);     /* the SIMD features seen, e.g. "sse4.2 avx avx2 fma" */
+int dl_num_threads(void);
+void dl_set_num_threads(int n);        /* n < 1 means 1 */
+/* Sustained FMA throughput of one thread on `path`, GFLOP/s, measured for ~`seconds`. */
+double dl_peak_gflops(int path, double seconds);
+
+/* ---- gemm.c: C = alpha * op(A) * op(B) + beta * C ------------------------------------
+ * op(A): (m, k), op(B): (k, n), C: (m, n). lda/ldb/ldc are row strides in elements of the
+ * stored (untransposed) matrices. beta == 0 overwrites C without reading it. Threads split
+ * M/N tiles, never K, so results are bit-identical for any thread count. */
+int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+             float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+             float beta, float *c, int64_t ldc);
+
+/* ---- im2col.c, conv.c: 2-D convolution (cross-correlation) through GEMM -------------- */
+typedef struct {
+    int64_t n, c, h, w;       /* input  x: (N, C, H, W) */
+    int64_t oc, kh, kw;       /* weight w: (OC, C/groups, KH, KW) */
+    int64_t sh, sw;           /* stride */
+    int64_t pt, pb, pl, pr;   /* zero padding: top, bottom, left, right */
+    int64_t dh, dw;           /* dilation */
+    int64_t groups;
+    int64_t oh, ow;           /* output y: (N, OC, OH, OW); set by dl_conv2d_check */
+} dl_conv2d_t;
+
+/* Validates the geometry (positive sizes, divisibility by groups, output >= 1, no overflow)
+ * and fills oh/ow. Every conv entry point calls it again. */
+int dl_conv2d_check(dl_conv2d_t *p);
+/* One image, channels c0..c0+cg-1 -> cols: (cg*KH*KW, OH*OW). */
+int dl_im2col(const dl_conv2d_t *p, const float *x_img, int64_t c0, int64_t cg, float *cols);
+/* Adjoint of dl_im2col: accumulates (+=) cols into x_img's channels c0..c0+cg-1. */
+int dl_col2im(const dl_conv2d_t *p, const float *cols, int64_t c0, int64_t cg, float *x_img);
+int dl_conv2d_forward(const dl_conv2d_t *p, const float *x, const float *w,
+                      const float *bias /* (OC) or NULL */, float *y);
+/* Any of dx (N,C,H,W), dw (OC,C/g,KH,KW), db (OC) may be NULL; the others are overwritten. */
+int dl_conv2d_backward(const dl_conv2d_t *p, const float *x, const float *w, const float *dy,
+                       float *dx, float *dw, float *db);
+
+/* ---- pool.c: 2-D max / average pooling ------------------------------------------------ */
+typedef struct {
+    int64_t n, c, h, w;       /* input (N, C, H, W) */
+    int64_t kh, kw, sh, sw;   /* window and stride */
+    int64_t ph, pw;           /* symmetric padding, at most half the window */
+    int64_t oh, ow;           /* output (N, C, OH, OW); set by dl_pool2d_check */
+} dl_pool2d_t;
+
+int dl_pool2d_check(dl_pool2d_t *p);
+/* idx[i] = h*W + w of the max within its input plane (PyTorch's convention). */
+int dl_maxpool2d_forward(const dl_pool2d_t *p, const float *x, float *y, int64_t *idx);
+/* Uses only n, c, h, w, oh, ow of p; DL_EINVAL for an index outside [0, H*W). */
+int dl_maxpool2d_backward(const dl_pool2d_t *p, const float *dy, const int64_t *idx, float *dx);
+int dl_avgpool2d_forward(const dl_pool2d_t *p, int count_include_pad, const float *x, float *y);
+int dl_avgpool2d_backward(const dl_pool2d_t *p, int count_include_pad, const float *dy,
+                          float *dx);
+/* x: (NC, HW) -> y: (NC) and back. */
+int dl_global_avgpool2d_forward(int64_t nc, int64_t hw, const float *x, float *y);
+int dl_global_avgpool2d_backward(int64_t nc, int64_t hw, const float *dy, float *dx);
+
+/* ---- softmax_xent.c: fused, stable softmax cross-entropy ------------------------------ */
+enum { DL_REDUCE_NONE = 0, DL_REDUCE_MEAN = 1, DL_REDUCE_SUM = 2 };
+
+/* logits (N, C), target (N) class ids in [0, C) or ignore_index. loss: N floats for NONE,
+ * else 1. dlogits (N, C) or NULL: gradient of the reduced loss (for NONE, of each row's own
+ * loss). MEAN divides by the number of rows not ignored (NaN loss when there are none,
+ * like PyTorch). label_smoothing e mixes the one-hot target with the uniform 1/C.
+ * Returns DL_EINVAL for a target outside [0, C) that is not ignore_index. */
+int dl_softmax_xent(int64_t n, int64_t c, const float *logits, const int64_t *target,
+                    int64_t ignore_index, float label_smoothing, int reduction,
+                    float *loss, float *dlogits);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,122 @@
+"""Kernel backends: our C kernels (``"c"``, the default) and their NumPy reference (``"numpy"``).
+
+Both backends expose the same functions with the same signatures; the reference defines what
+correct means. Everything above this package calls the module-level functions below, which
+dispatch to the backend in use::
+
+    from dlcore import kernels
+    y = kernels.conv2d_forward(x, w, b, stride=(1, 1), padding=(1, 1, 1, 1))
+    with kernels.use_backend("numpy"):
+        y_ref = kernels.conv2d_forward(x, w, b, stride=(1, 1), padding=(1, 1, 1, 1))
+
+Signatures (arrays are float32; the reference also takes float64; padding is per side,
+``(top, bottom, left, right)``; ``stride``/``dilation``/``kernel_size`` are ``(h, w)`` pairs):
+
+- ``gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0)`` ->
+  ``alpha * op(a) @ op(b) + beta * c``; written into ``c`` (M, N) when given, else a new array.
+- ``conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+  groups=1)``: x (N, C, H, W), w (OC, C/groups, KH, KW), bias (OC,) -> y (N, OC, OH, OW).
+- ``conv2d_backward(x, w, dy, stride, padding, dilation, groups, need_dx=True, need_dw=True,
+  need_db=True)`` -> ``(dx, dw, db)``, ``None`` where not needed.
+- ``im2col(x, kernel_size, stride, padding, dilation)``: x (C, H, W) -> (C*KH*KW, OH*OW);
+  ``col2im(cols, x_shape, kernel_size, stride, padding, dilation)`` its adjoint (sums overlaps).
+- ``max_pool2d_forward(x, kernel_size, stride, padding)`` -> ``(y, indices)``; indices int64
+  (N, C, OH, OW), the flat ``h * W + w`` of each max in its input plane (PyTorch's convention).
+  Padding is symmetric ``(ph, pw)``, at most half the window.
+- ``max_pool2d_backward(dy, indices, x_shape)`` -> dx.
+- ``avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad=True)`` -> y;
+  ``avg_pool2d_backward(dy, x_shape, kernel_size, stride, padding, count_include_pad=True)``.
+- ``global_avg_pool2d_forward(x)``: (N, C, H, W) -> (N, C);
+  ``global_avg_pool2d_backward(dy, x_shape)``.
+- ``softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
+  label_smoothing=0.0, need_grad=True)`` -> ``(loss, dlogits)``: logits (N, C), target int64
+  (N,); loss is a 0-d array for "mean"/"sum" and (N,) for "none"; dlogits (N, C) is the
+  gradient of that loss (for "none", of each row's own loss), ``None`` unless need_grad.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+from . import reference
+
+KERNELS = (
+    "gemm", "conv2d_forward", "conv2d_backward", "im2col", "col2im",
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
+)
+
+try:
+    from . import _c
+except ImportError as exc:  # an unbuilt source tree: say so loudly, keep the reference usable
+    _c = None
+    _C_IMPORT_ERROR = exc
+    warnings.warn(
+        f"dlcore's C kernels are not built ({exc}); falling back to the slow NumPy reference. "
+        "Install with `pip install .` (or `pip install -e .`) to build them.",
+        RuntimeWarning, stacklevel=2)
+
+BACKENDS = {"numpy": reference}
+if _c is not None:
+    BACKENDS["c"] = _c
+
+_backend = BACKENDS["c" if _c is not None else "numpy"]
+
+
+def get_backend() -> str:
+    """Name of the backend in use: ``"c"`` or ``"numpy"``."""
+    return next(name for name, mod in BACKENDS.items() if mod is _backend)
+
+
+class use_backend:
+    """Switch backend now; used as a context manager, switch back on exit."""
+
+    def __init__(self, name: str):
+        if name not in BACKENDS:
+            hint = "" if name != "c" else f" (the C extension failed to import: {_C_IMPORT_ERROR})"
+            raise ValueError(f"unknown kernel backend {name!r}; available: "
+                             f"{sorted(BACKENDS)}{hint}")
+        global _backend
+        self._previous, _backend = _backend, BACKENDS[name]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _backend
+        _backend = self._previous
+        return False
+
+
+def _dispatcher(name):
+    def call(*args, **kwargs):
+        return getattr(_backend, name)(*args, **kwargs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``{name}`` of the backend in use (see the module docstring)."
+    return call
+
+
+for _name in KERNELS:
+    globals()[_name] = _dispatcher(_name)
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by the C kernels (results do not depend on it)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"number of threads must be >= 1, got {n}")
+    if _c is not None:
+        _c.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    return _c.get_num_threads() if _c is not None else 1
+
+
+def cpu_path() -> str:
+    """SIMD path of the C kernels: ``generic``, ``avx2`` or ``avx512`` (``none`` if unbuilt)."""
+    return _c.cpu_path() if _c is not None else "none"
+
+
+if _c is not None and os.environ.get("DL_NUM_THREADS"):
+    set_num_threads(int(os.environ["DL_NUM_THREADS"]))

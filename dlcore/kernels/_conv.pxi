@@ -1,0 +1,116 @@
+# Convolution bindings (included by _c.pyx).
+
+cdef dl_conv2d_t _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups) except *:
+    """Validated geometry of a conv2d call; errors name the argument and its value."""
+    cdef dl_conv2d_t p
+    if len(x_shape) != 4:
+        raise ValueError(f"conv2d: x must be (N, C, H, W), got shape {tuple(x_shape)}")
+    if len(w_shape) != 4:
+        raise ValueError(f"conv2d: w must be (OC, C/groups, KH, KW), got shape {tuple(w_shape)}")
+    p.n, p.c, p.h, p.w = x_shape
+    p.oc, cg, p.kh, p.kw = w_shape
+    p.sh, p.sw = _pair("stride", stride)
+    p.dh, p.dw = _pair("dilation", dilation)
+    try:
+        p.pt, p.pb, p.pl, p.pr = (int(v) for v in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"conv2d: padding must be (top, bottom, left, right), got {padding!r}")
+    p.groups = groups
+    if groups < 1 or p.c % groups or p.oc % groups or cg * groups != p.c:
+        raise ValueError(f"conv2d: groups={groups} does not fit x {tuple(x_shape)} and "
+                         f"w {tuple(w_shape)} (need C = groups * w.shape[1], OC % groups == 0)")
+    if min(p.sh, p.sw, p.dh, p.dw) < 1 or min(p.pt, p.pb, p.pl, p.pr) < 0:
+        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be >= 1, "
+                         f"padding {padding} >= 0")
+    if min(p.n, p.c, p.h, p.w, p.oc, p.kh, p.kw) < 1:
+        raise ValueError(f"conv2d: empty x {tuple(x_shape)} or w {tuple(w_shape)}")
+    if dl_conv2d_check(&p) != DL_OK:
+        raise ValueError(
+            f"conv2d: kernel {p.kh}x{p.kw} (dilation {(p.dh, p.dw)}) does not fit the padded "
+            f"input {p.h + p.pt + p.pb}x{p.w + p.pl + p.pr} of x {tuple(x_shape)}")
+    return p
+
+
+def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                   groups=1):
+    x = _f32("x", x, 4)
+    w = _f32("w", w, 4)
+    cdef dl_conv2d_t p = _conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    cdef const float *pbias = NULL
+    if bias is not None:
+        bias = _f32("bias", bias, 1)
+        if bias.shape[0] != p.oc:
+            raise ValueError(f"conv2d: bias must be ({p.oc},), got shape {bias.shape}")
+        pbias = _fptr(bias)
+    y = np.empty((p.n, p.oc, p.oh, p.ow), dtype=np.float32)
+    cdef const float *px = _fptr(x)
+    cdef const float *pw = _fptr(w)
+    cdef float *py = _wptr(y)
+    cdef int code
+    with nogil:
+        code = dl_conv2d_forward(&p, px, pw, pbias, py)
+    _check(code, "conv2d_forward")
+    return y
+
+
+def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                    need_dx=True, need_dw=True, need_db=True):
+    x = _f32("x", x, 4)
+    w = _f32("w", w, 4)
+    dy = _f32("dy", dy, 4)
+    cdef dl_conv2d_t p = _conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    if dy.shape != (p.n, p.oc, p.oh, p.ow):
+        raise ValueError(f"conv2d_backward: dy must be {(p.n, p.oc, p.oh, p.ow)}, "
+                         f"got shape {dy.shape}")
+    dx = np.empty(x.shape, dtype=np.float32) if need_dx else None
+    dw = np.empty(w.shape, dtype=np.float32) if need_dw else None
+    db = np.empty((p.oc,), dtype=np.float32) if need_db else None
+    cdef const float *px = _fptr(x)
+    cdef const float *pw = _fptr(w)
+    cdef const float *pdy = _fptr(dy)
+    cdef float *pdx = _wptr(dx) if need_dx else NULL
+    cdef float *pdw = _wptr(dw) if need_dw else NULL
+    cdef float *pdb = _wptr(db) if need_db else NULL
+    cdef int code
+    with nogil:
+        code = dl_conv2d_backward(&p, px, pw, pdy, pdx, pdw, pdb)
+    _check(code, "conv2d_backward")
+    return dx, dw, db
+
+
+cdef dl_conv2d_t _im2col_geometry(x_shape, kernel_size, stride, padding, dilation) except *:
+    if len(x_shape) != 3:
+        raise ValueError(f"im2col: x must be (C, H, W), got shape {tuple(x_shape)}")
+    kh, kw = _pair("kernel_size", kernel_size)
+    c = x_shape[0]
+    return _conv_geometry((1,) + tuple(x_shape), (1, c, kh, kw), stride, padding, dilation, 1)
+
+
+def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    x = _f32("x", x, 3)
+    cdef dl_conv2d_t p = _im2col_geometry(x.shape, kernel_size, stride, padding, dilation)
+    cols = np.empty((p.c * p.kh * p.kw, p.oh * p.ow), dtype=np.float32)
+    cdef const float *px = _fptr(x)
+    cdef float *pc = _wptr(cols)
+    cdef int code
+    with nogil:
+        code = dl_im2col(&p, px, 0, p.c, pc)
+    _check(code, "im2col")
+    return cols
+
+
+def col2im(cols, x_shape, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    x_shape = tuple(int(v) for v in x_shape)
+    cdef dl_conv2d_t p = _im2col_geometry(x_shape, kernel_size, stride, padding, dilation)
+    cols = _f32("cols", cols, 2)
+    if cols.shape != (p.c * p.kh * p.kw, p.oh * p.ow):
+        raise ValueError(f"col2im: cols must be {(p.c * p.kh * p.kw, p.oh * p.ow)} for "
+                         f"x_shape {x_shape}, got shape {cols.shape}")
+    x = np.zeros(x_shape, dtype=np.float32)
+    cdef const float *pc = _fptr(cols)
+    cdef float *px = _wptr(x)
+    cdef int code
+    with nogil:
+        code = dl_col2im(&p, pc, 0, p.c, px)
+    _check(code, "col2im")
+    return x

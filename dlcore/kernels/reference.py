@@ -1,0 +1,311 @@
+"""NumPy reference of every kernel: the definition of "correct" for the C backend.
+
+Plain, vectorised NumPy with the same signatures as ``dlcore.kernels._c``; float32 and
+float64 both work (gradient checks run in float64). Written for clarity: the convolution and
+pooling windows are gathered with one strided slice per kernel offset.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _float_array(name, x, ndim):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got {x.dtype} (shape {x.shape})")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    return x
+
+
+def _pair(name, v):
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    try:
+        a, b = v
+        return int(a), int(b)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
+
+
+# ---- GEMM ------------------------------------------------------------------------------
+
+def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+    a = _float_array("a", a, 2)
+    b = _float_array("b", b, 2)
+    opa, opb = (a.T if trans_a else a), (b.T if trans_b else b)
+    if opa.shape[1] != opb.shape[0]:
+        raise ValueError(f"gemm: inner dimensions differ: op(a) is {opa.shape}, "
+                         f"op(b) is {opb.shape}")
+    out = opa @ opb
+    if alpha != 1:
+        out *= alpha
+    if c is None:
+        return out
+    if c.shape != out.shape:
+        raise ValueError(f"c must have shape {out.shape}, got {c.shape}")
+    c[...] = out if beta == 0 else out + beta * c
+    return c
+
+
+# ---- convolution -------------------------------------------------------------------------
+
+def _conv_geometry(x_shape, kh, kw, stride, padding, dilation):
+    """Output size (oh, ow) and the normalised stride/padding/dilation of a convolution."""
+    sh, sw = _pair("stride", stride)
+    dh, dw = _pair("dilation", dilation)
+    try:
+        pt, pb, pl, pr = (int(v) for v in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"padding must be (top, bottom, left, right), got {padding!r}") from None
+    if min(sh, sw, dh, dw) < 1 or min(pt, pb, pl, pr) < 0:
+        raise ValueError(f"stride {stride} and dilation {dilation} must be >= 1, "
+                         f"padding {padding} >= 0")
+    h, w = x_shape[-2:]
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"kernel {kh}x{kw} (dilation {(dh, dw)}) does not fit the padded "
+                         f"input {h + pt + pb}x{w + pl + pr} of x {tuple(x_shape)}")
+    return oh, ow, (sh, sw), (pt, pb, pl, pr), (dh, dw)
+
+
+def _windows(xp, kh, kw, oh, ow, stride, dilation):
+    """Yield (i, j, view): the (…, OH, OW) strided view of padded `xp` under kernel cell i, j."""
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, xp[..., i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                              j * dw: j * dw + sw * (ow - 1) + 1: sw]
+
+
+def _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation):
+    """x: (..., C, H, W) -> cols (..., C, KH, KW, OH, OW)."""
+    pt, pb, pl, pr = padding
+    xp = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(pt, pb), (pl, pr)])
+    cols = np.empty(x.shape[:-2] + (kh, kw, oh, ow), dtype=x.dtype)
+    for i, j, view in _windows(xp, kh, kw, oh, ow, stride, dilation):
+        cols[..., i, j, :, :] = view
+    return cols
+
+
+def _col2im_batch(cols, x_shape, stride, padding, dilation):
+    """Adjoint of _im2col_batch: cols (..., C, KH, KW, OH, OW) summed into (..., C, H, W)."""
+    pt, pb, pl, pr = padding
+    kh, kw, oh, ow = cols.shape[-4:]
+    h, w = x_shape[-2:]
+    xp = np.zeros(tuple(x_shape[:-2]) + (h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    for i, j, view in _windows(xp, kh, kw, oh, ow, stride, dilation):
+        view += cols[..., i, j, :, :]
+    return xp[..., pt: pt + h, pl: pl + w]
+
+
+def _check_conv(x, w, groups):
+    x = _float_array("x", x, 4)
+    w = _float_array("w", w, 4)
+    c, oc = x.shape[1], w.shape[0]
+    if groups < 1 or c % groups or oc % groups or w.shape[1] * groups != c:
+        raise ValueError(f"conv2d: groups={groups} does not fit x {x.shape} and w {w.shape} "
+                         f"(need C = groups * w.shape[1], OC % groups == 0)")
+    return x, w
+
+
+def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                   groups=1):
+    x, w = _check_conv(x, w, groups)
+    n, c, _, _ = x.shape
+    oc, cg, kh, kw = w.shape
+    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
+                                                       dilation)
+    cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
+    cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+    wg = w.reshape(groups, oc // groups, cg * kh * kw)
+    y = np.matmul(wg, cols).reshape(n, oc, oh, ow)
+    if bias is not None:
+        if bias.shape != (oc,):
+            raise ValueError(f"conv2d: bias must be ({oc},), got shape {bias.shape}")
+        y += bias.reshape(1, oc, 1, 1)
+    return y
+
+
+def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                    need_dx=True, need_dw=True, need_db=True):
+    x, w = _check_conv(x, w, groups)
+    n, c, _, _ = x.shape
+    oc, cg, kh, kw = w.shape
+    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
+                                                       dilation)
+    if dy.shape != (n, oc, oh, ow):
+        raise ValueError(f"conv2d_backward: dy must be {(n, oc, oh, ow)}, got shape {dy.shape}")
+    dyg = dy.reshape(n, groups, oc // groups, oh * ow)
+    db = dy.sum(axis=(0, 2, 3)) if need_db else None
+    dw = None
+    if need_dw:
+        cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
+        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+        dw = np.einsum("ngop,ngkp->gok", dyg, cols).reshape(w.shape)
+    dx = None
+    if need_dx:
+        wg = w.reshape(groups, oc // groups, cg * kh * kw)
+        dcols = np.matmul(wg.transpose(0, 2, 1), dyg).reshape(n, c, kh, kw, oh, ow)
+        dx = _col2im_batch(dcols, x.shape, stride, padding, dilation)
+    return dx, dw, db
+
+
+def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    x = _float_array("x", x, 3)
+    kh, kw = _pair("kernel_size", kernel_size)
+    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
+                                                       dilation)
+    cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
+    return cols.reshape(x.shape[0] * kh * kw, oh * ow)
+
+
+def col2im(cols, x_shape, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
+    cols = _float_array("cols", cols, 2)
+    c, h, w = x_shape
+    kh, kw = _pair("kernel_size", kernel_size)
+    oh, ow, stride, padding, dilation = _conv_geometry(x_shape, kh, kw, stride, padding,
+                                                       dilation)
+    if cols.shape != (c * kh * kw, oh * ow):
+        raise ValueError(f"col2im: cols must be {(c * kh * kw, oh * ow)} for x_shape "
+                         f"{tuple(x_shape)}, got shape {cols.shape}")
+    return _col2im_batch(cols.reshape(c, kh, kw, oh, ow), x_shape, stride, padding, dilation)
+
+
+# ---- pooling ---------------------------------------------------------------------------
+
+def _pool_geometry(x_shape, kernel_size, stride, padding):
+    if len(x_shape) != 4:
+        raise ValueError(f"pool2d: x must be (N, C, H, W), got shape {tuple(x_shape)}")
+    kh, kw = _pair("kernel_size", kernel_size)
+    sh, sw = _pair("stride", kernel_size if stride is None else stride)
+    ph, pw = _pair("padding", padding)
+    if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
+        raise ValueError(f"pool2d: kernel_size {kernel_size} and stride {stride} must be >= 1, "
+                         f"padding {padding} >= 0")
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"pool2d: padding {(ph, pw)} must be at most half the window "
+                         f"{(kh, kw)}")
+    h, w = x_shape[2:]
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"pool2d: window {(kh, kw)} does not fit the padded input "
+                         f"{(h + 2 * ph, w + 2 * pw)} of x {tuple(x_shape)}")
+    return kh, kw, oh, ow, (sh, sw), (ph, ph, pw, pw)
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=(0, 0)):
+    x = _float_array("x", x, 4)
+    kh, kw, oh, ow, stride, padding = _pool_geometry(x.shape, kernel_size, stride, padding)
+    pt, _, pl, _ = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pt), (pl, pl)), constant_values=-np.inf)
+    windows = np.stack([v for _, _, v in _windows(xp, kh, kw, oh, ow, stride, (1, 1))], axis=2)
+    arg = windows.argmax(axis=2)                              # first max in row-major order
+    y = np.take_along_axis(windows, arg[:, :, None], axis=2)[:, :, 0]
+    rows = np.arange(oh)[:, None] * stride[0] - pt + arg // kw
+    cols = np.arange(ow)[None, :] * stride[1] - pl + arg % kw
+    return y, (rows * x.shape[3] + cols).astype(np.int64)
+
+
+def max_pool2d_backward(dy, indices, x_shape):
+    n, c, h, w = x_shape
+    if indices.shape != dy.shape or dy.shape[:2] != (n, c):
+        raise ValueError(f"max_pool2d_backward: dy {dy.shape} / indices {indices.shape} do not "
+                         f"match x_shape {tuple(x_shape)}")
+    if indices.size and (indices.min() < 0 or indices.max() >= h * w):
+        raise ValueError(f"max_pool2d_backward: an index lies outside the input plane {(h, w)}")
+    plane = (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
+    dx = np.bincount((indices + plane).ravel(), weights=dy.ravel(), minlength=n * c * h * w)
+    return dx.astype(dy.dtype).reshape(x_shape)
+
+
+def _avg_divisor(x_shape, kh, kw, oh, ow, stride, padding, count_include_pad):
+    """(OH, OW) divisor of each window: its full size, or the real cells it covers."""
+    if count_include_pad:
+        return np.float64(kh * kw)
+    pt, pb, pl, pr = padding
+    ones = np.pad(np.ones(x_shape[2:]), ((pt, pb), (pl, pr)))
+    return sum(v for _, _, v in _windows(ones, kh, kw, oh, ow, stride, (1, 1)))
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=(0, 0), count_include_pad=True):
+    x = _float_array("x", x, 4)
+    kh, kw, oh, ow, stride, padding = _pool_geometry(x.shape, kernel_size, stride, padding)
+    pt, pb, pl, pr = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    total = sum(v for _, _, v in _windows(xp, kh, kw, oh, ow, stride, (1, 1)))
+    div = _avg_divisor(x.shape, kh, kw, oh, ow, stride, padding, count_include_pad)
+    return (total / div).astype(x.dtype)
+
+
+def avg_pool2d_backward(dy, x_shape, kernel_size, stride=None, padding=(0, 0),
+                        count_include_pad=True):
+    dy = _float_array("dy", dy, 4)
+    kh, kw, oh, ow, stride, padding = _pool_geometry(tuple(x_shape), kernel_size, stride,
+                                                     padding)
+    if dy.shape != tuple(x_shape[:2]) + (oh, ow):
+        raise ValueError(f"avg_pool2d_backward: dy must be {tuple(x_shape[:2]) + (oh, ow)}, "
+                         f"got shape {dy.shape}")
+    g = dy / _avg_divisor(x_shape, kh, kw, oh, ow, stride, padding, count_include_pad)
+    cols = np.broadcast_to(g[:, :, None, None], dy.shape[:2] + (kh, kw, oh, ow))
+    return _col2im_batch(cols, x_shape, stride, padding, (1, 1)).astype(dy.dtype)
+
+
+def global_avg_pool2d_forward(x):
+    x = _float_array("x", x, 4)
+    return x.mean(axis=(2, 3), dtype=np.float64).astype(x.dtype)
+
+
+def global_avg_pool2d_backward(dy, x_shape):
+    n, c, h, w = x_shape
+    if dy.shape != (n, c):
+        raise ValueError(f"global_avg_pool2d_backward: dy {dy.shape} does not match "
+                         f"x_shape {tuple(x_shape)}")
+    return np.broadcast_to((dy / (h * w))[:, :, None, None], x_shape).astype(dy.dtype)
+
+
+# ---- softmax cross-entropy -------------------------------------------------------------
+
+def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
+                          label_smoothing=0.0, need_grad=True):
+    logits = _float_array("logits", logits, 2)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {sorted(REDUCTIONS)}, got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    n, c = logits.shape
+    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
+        raise TypeError("target must be an integer numpy.ndarray of class ids")
+    if target.shape != (n,):
+        raise ValueError(f"target must have shape ({n},) for logits {logits.shape}, "
+                         f"got {target.shape}")
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= c))
+    if bad.any():
+        raise ValueError(f"target holds class ids outside [0, {c}): {target[bad][:5].tolist()}")
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    t = np.where(valid, target, 0)
+    rows = np.arange(n)
+    eps = float(label_smoothing)
+    loss = -(1 - eps) * logp[rows, t] - eps * logp.mean(axis=1)
+    loss = np.where(valid, loss, 0.0)
+    count = int(valid.sum())
+    if reduction == "none":
+        out, scale = loss, 1.0
+    elif reduction == "sum":
+        out, scale = loss.sum(), 1.0
+    else:
+        out = loss.sum() / count if count else np.float64(np.nan)
+        scale = 1.0 / count if count else 0.0
+    grad = None
+    if need_grad:
+        grad = np.exp(logp) - eps / c
+        grad[rows, t] -= 1 - eps
+        grad = np.where(valid[:, None], grad * scale, 0.0).astype(logits.dtype)
+    return np.asarray(out, dtype=logits.dtype), grad
