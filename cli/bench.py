@@ -3,6 +3,7 @@ import json
 import sys
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -72,10 +73,11 @@ def bench(only, threads, quick, budget, json_path):
         with open(json_path, "w") as f:
             json.dump({"peak_gflops": peaks, "records": records}, f, indent=1)
     torch_present = any(r["backend"] == "torch" for r in records)
-    console = Console()
-    table = Table(title=f"dl bench (peak: " + ", ".join(
-        f"{t} thr {_fmt(p, '.0f')} GFLOP/s" for t, p in peaks.items()) + ")",
-        show_lines=False)
+    terminal = sys.stdout.isatty()
+    console = Console() if terminal else Console(width=200, no_color=True, highlight=False)
+    table = Table(title="dl bench (FMA peak: " + ", ".join(
+        f"{t} thread(s) {_fmt(p, '.0f')} GFLOP/s" for t, p in peaks.items()) + ")",
+        box=box.SIMPLE_HEAVY if terminal else box.ASCII2)
     for col in ["kernel", "shape", "thr", "ours ms", "numpy ms"] + (
             ["torch ms"] if torch_present else []) + ["GFLOP/s", "% peak", "vs numpy"] + (
             ["vs torch"] if torch_present else []):
@@ -91,6 +93,4 @@ def bench(only, threads, quick, budget, json_path):
         if torch_present:
             cells.append(_fmt(vs.get("torch"), ".2f") + "x")
         table.add_row(*cells)
-    if not sys.stdout.isatty():
-        console = Console(width=200, no_color=True)
     console.print(table)
