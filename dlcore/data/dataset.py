@@ -1,0 +1,66 @@
+"""Map-style datasets whose unit of work is a batch: ``get_batch(indices)`` returns arrays.
+
+In-memory datasets answer a whole batch with one fancy-indexing per array, so loading costs no
+Python loop per sample. A sample is a batch of one with the batch axis dropped.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+#: ``transform(x, rng)``: a batch of inputs to a batch of inputs; random ones draw from ``rng``.
+Transform = Callable[[np.ndarray, "np.random.Generator | None"], np.ndarray]
+
+
+class Dataset:
+    """A sized collection of samples, each a tuple of arrays, fetched a batch at a time."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def get_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None
+                  ) -> tuple[np.ndarray, ...]:
+        """The samples at ``indices`` (int array, shape (B,)), stacked along a new first axis."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_batch")
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"{type(self).__name__} index must be an int, got {index!r}")
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"{type(self).__name__} index {index} out of range for {n} samples")
+        return tuple(a[0] for a in self.get_batch(np.array([index % n])))
+
+
+class ArrayDataset(Dataset):
+    """Samples are rows of equally long arrays; ``transform`` applies to the first (the inputs).
+
+    arrays: (N, ...) each. Subclasses that store inputs compactly (uint8 images) override
+    :meth:`to_inputs` to convert a batch on the way out.
+    """
+
+    def __init__(self, *arrays: np.ndarray, transform: Transform | None = None):
+        if not arrays:
+            raise ValueError("ArrayDataset needs at least one array")
+        arrays = tuple(np.asarray(a) for a in arrays)
+        lengths = [a.shape[0] if a.ndim else None for a in arrays]
+        if None in lengths or len(set(lengths)) != 1:
+            raise ValueError("ArrayDataset arrays must share their first dimension, got shapes "
+                             f"{[a.shape for a in arrays]}")
+        self.arrays = arrays
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return self.arrays[0].shape[0]
+
+    def to_inputs(self, stored: np.ndarray) -> np.ndarray:
+        """The model's inputs for a batch of stored inputs (identity here)."""
+        return stored
+
+    def get_batch(self, indices, rng=None):
+        first, *rest = (a[indices] for a in self.arrays)
+        inputs = self.to_inputs(first)
+        if self.transform is not None:
+            inputs = self.transform(inputs, rng)
+        return (inputs, *rest)

@@ -1,0 +1,151 @@
+"""Text as integer arrays: tokenisers, a vocabulary, language-model windows, translation pairs.
+
+Conventions (FEATURES §7): tokens seen fewer than ``min_freq`` times become ``<unk>``; a
+translated sentence ends with ``<eos>`` and is padded with ``<pad>`` or truncated to
+``num_steps``; ``valid_len`` counts its non-pad tokens. ``<bos>`` is reserved for the decoder
+input, which the model builds by shifting the target (teacher forcing).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .dataset import ArrayDataset
+
+UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words, each punctuation mark a token of its own."""
+    return _WORD.findall(text.lower())
+
+
+def chars(text: str) -> list[str]:
+    """Lower-cased characters, spaces and newlines included."""
+    return list(text.lower())
+
+
+TOKENIZERS = {"word": words, "char": chars}
+
+
+class Vocab:
+    """Token <-> index. ``<unk>`` is 0, then the reserved tokens, then by falling frequency
+    (ties alphabetical, so the same text always gives the same indices)."""
+
+    def __init__(self, tokens: Iterable[str] = (), min_freq: int = 1,
+                 reserved: Sequence[str] = (PAD, BOS, EOS)):
+        if min_freq < 1:
+            raise ValueError(f"Vocab min_freq must be >= 1, got {min_freq}")
+        specials = [UNK, *(t for t in reserved if t != UNK)]
+        counts = Counter(tokens)
+        frequent = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),
+                          key=lambda t: (-counts[t], t))
+        self._set_tokens(specials + frequent)
+
+    @classmethod
+    def from_tokens(cls, index_to_token: Sequence[str]) -> "Vocab":
+        """The vocabulary whose token at index i is ``index_to_token[i]`` (as saved by
+        :attr:`tokens`); index 0 must be ``<unk>``."""
+        if not index_to_token or index_to_token[0] != UNK:
+            raise ValueError(f"Vocab.from_tokens needs {UNK!r} at index 0, got "
+                             f"{list(index_to_token[:1])}")
+        vocab = cls.__new__(cls)
+        vocab._set_tokens(list(index_to_token))
+        return vocab
+
+    def _set_tokens(self, tokens: list[str]) -> None:
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("Vocab tokens must be distinct")
+        self.tokens = tokens
+        self._index = {t: i for i, t in enumerate(tokens)}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._index
+
+    def __getitem__(self, token: str) -> int:
+        return self._index.get(token, 0)
+
+    def encode(self, tokens: Iterable[str]) -> np.ndarray:
+        """Indices of ``tokens`` (unknown ones -> 0): int64 (len(tokens),)."""
+        index = self._index
+        return np.fromiter((index.get(t, 0) for t in tokens), dtype=np.int64)
+
+    def decode(self, indices: Iterable[int]) -> list[str]:
+        """Tokens of ``indices``."""
+        return [self.tokens[int(i)] for i in indices]
+
+
+class LanguageModelDataset(ArrayDataset):
+    """Consecutive windows of a token stream: inputs (N, num_steps), targets shifted by one.
+
+    Window i covers ids[i*num_steps : (i+1)*num_steps]; its targets are the next tokens.
+    """
+
+    def __init__(self, ids: np.ndarray, num_steps: int, vocab: Vocab):
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim != 1:
+            raise ValueError(f"LanguageModelDataset expects ids: (T,), got shape {ids.shape}")
+        if num_steps < 1 or ids.shape[0] < num_steps + 1:
+            raise ValueError(f"LanguageModelDataset needs 1 <= num_steps < len(ids), got "
+                             f"num_steps={num_steps} for {ids.shape[0]} tokens")
+        windows = (ids.shape[0] - 1) // num_steps
+        span = windows * num_steps
+        super().__init__(ids[:span].reshape(windows, num_steps),
+                         ids[1:span + 1].reshape(windows, num_steps))
+        self.vocab = vocab
+
+
+def pad_or_truncate(sequences: Sequence[np.ndarray], num_steps: int, pad: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of exactly ``num_steps`` ids, and how many of each are real: (N, num_steps), (N,)."""
+    lengths = np.fromiter((min(len(s), num_steps) for s in sequences), dtype=np.int64,
+                          count=len(sequences))
+    out = np.full((len(sequences), num_steps), pad, dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        out[row, :lengths[row]] = seq[:num_steps]
+    return out, lengths
+
+
+def _sentence_vocab(sentences: Iterable[list[str]], min_freq: int) -> Vocab:
+    return Vocab((token for sentence in sentences for token in sentence), min_freq)
+
+
+def pair_vocabs(pairs: Sequence[tuple[str, str]], min_freq: int = 2) -> tuple[Vocab, Vocab]:
+    """The source and target vocabularies :class:`TranslationDataset` would build from pairs."""
+    return (_sentence_vocab((words(src) for src, _ in pairs), min_freq),
+            _sentence_vocab((words(tgt) for _, tgt in pairs), min_freq))
+
+
+class TranslationDataset(ArrayDataset):
+    """Sentence pairs as (source, source_valid_len, target, target_valid_len).
+
+    source, target: (N, num_steps) int64, each sentence followed by ``<eos>`` then padded or
+    truncated; valid lengths: (N,). Vocabularies are built from ``pairs`` (words seen fewer than
+    ``min_freq`` times -> ``<unk>``) unless given, e.g. a training set's for its test set.
+    """
+
+    def __init__(self, pairs: Sequence[tuple[str, str]], num_steps: int, min_freq: int = 2,
+                 src_vocab: Vocab | None = None, tgt_vocab: Vocab | None = None):
+        if num_steps < 2:
+            raise ValueError(f"TranslationDataset num_steps must be >= 2, got {num_steps}")
+        if not pairs:
+            raise ValueError("TranslationDataset needs at least one pair")
+        source = [words(src) for src, _ in pairs]
+        target = [words(tgt) for _, tgt in pairs]
+        self.src_vocab = src_vocab or _sentence_vocab(source, min_freq)
+        self.tgt_vocab = tgt_vocab or _sentence_vocab(target, min_freq)
+        for side, vocab in (("src_vocab", self.src_vocab), ("tgt_vocab", self.tgt_vocab)):
+            if PAD not in vocab or EOS not in vocab:
+                raise ValueError(f"TranslationDataset {side} lacks {PAD} or {EOS}")
+        arrays = []
+        for sentences, vocab in ((source, self.src_vocab), (target, self.tgt_vocab)):
+            ids = [vocab.encode([*tokens, EOS]) for tokens in sentences]
+            arrays += pad_or_truncate(ids, num_steps, vocab[PAD])
+        super().__init__(*arrays)

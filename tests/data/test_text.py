@@ -1,0 +1,65 @@
+"""Vocabulary, language-model windows and padded translation pairs (FEATURES §7)."""
+import numpy as np
+import pytest
+
+from dlcore.data import LanguageModelDataset, TranslationDataset, Vocab, chars, words
+from dlcore.data.bible import KJV_FILES, RV1909_FILES
+from dlcore.data.registry import get_dataset
+
+
+def test_tokenisers_lower_case_and_split_punctuation():
+    assert words("They are watching.") == ["they", "are", "watching", "."]
+    assert words("¿Dónde está?") == ["¿", "dónde", "está", "?"]
+    assert chars("Ab c") == ["a", "b", " ", "c"]
+
+
+def test_rare_tokens_become_unk_and_specials_come_first():
+    vocab = Vocab("a b a c a b".split(), min_freq=2)
+    assert vocab.tokens == ["<unk>", "<pad>", "<bos>", "<eos>", "a", "b"]
+    assert vocab["c"] == vocab["never seen"] == 0
+    np.testing.assert_array_equal(vocab.encode(["b", "c", "a"]), [5, 0, 4])
+    assert vocab.decode([4, 5, 3]) == ["a", "b", "<eos>"]
+
+
+def test_vocab_round_trips_through_its_token_list():
+    vocab = Vocab("x y y z".split())
+    assert Vocab.from_tokens(vocab.tokens).tokens == vocab.tokens
+    with pytest.raises(ValueError, match="'<unk>' at index 0"):
+        Vocab.from_tokens(["a", "<unk>"])
+
+
+def test_language_model_targets_are_inputs_shifted_by_one():
+    dataset = LanguageModelDataset(np.arange(11), num_steps=3, vocab=Vocab())
+    inputs, targets = dataset.get_batch(np.arange(len(dataset)))
+    np.testing.assert_array_equal(inputs, [[0, 1, 2], [3, 4, 5], [6, 7, 8]])
+    np.testing.assert_array_equal(targets, inputs + 1)
+    with pytest.raises(ValueError, match="num_steps=20 for 11 tokens"):
+        LanguageModelDataset(np.arange(11), num_steps=20, vocab=Vocab())
+
+
+def test_translation_pairs_end_with_eos_then_pad_or_truncate():
+    pairs = [("they are watching .", "ils regardent ."), ("they are here", "ils sont là")] * 2
+    dataset = TranslationDataset(pairs, num_steps=4)
+    src, src_len, tgt, tgt_len = dataset.get_batch(np.array([0, 1]))
+    eos, pad = dataset.tgt_vocab["<eos>"], dataset.tgt_vocab["<pad>"]
+    assert dataset.src_vocab.decode(src[0]) == ["they", "are", "watching", "."]  # truncated
+    assert dataset.tgt_vocab.decode(tgt[0]) == ["ils", "regardent", ".", "<eos>"]
+    np.testing.assert_array_equal(src_len, [4, 4])
+    np.testing.assert_array_equal(tgt_len, [4, 4])
+    assert src.dtype == tgt.dtype == np.int64
+    short = TranslationDataset([("hi", "salut")] * 2, num_steps=4)
+    _, _, tgt, tgt_len = short.get_batch(np.array([0]))
+    assert tgt[0].tolist()[1:] == [eos, pad, pad] and tgt_len.tolist() == [2]
+
+
+@pytest.mark.slow
+def test_real_bible_datasets_share_vocabularies_across_splits():
+    if KJV_FILES.locate() is None or RV1909_FILES.locate() is None:
+        pytest.skip("the KJV / RV1909 modules are not here (dl data fetch kjv-rv1909)")
+    train, test = get_dataset("kjv-rv1909", "train"), get_dataset("kjv-rv1909", "test")
+    assert len(train) + len(test) == 31048
+    assert test.src_vocab.tokens == train.src_vocab.tokens
+    lm = get_dataset("kjv", "train", tokens="word", num_steps=35)
+    inputs, targets = lm.get_batch(np.array([0]))
+    assert lm.vocab.decode(inputs[0][:4]) == ["the", "first", "book", "of"]
+    np.testing.assert_array_equal(inputs[0, 1:], targets[0, :-1])
