@@ -1,0 +1,126 @@
+"""Activations and the softmax family; each backward is the closed-form local derivative."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor, unbroadcast
+
+
+def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)``; the derivative at 0 is 0 by convention."""
+    out = np.maximum(x.data, 0)
+    return Tensor._make(out, (x,), lambda g: (g * (out > 0),))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``x`` for x > 0, ``negative_slope * x`` otherwise."""
+    slope = np.where(x.data > 0, 1, negative_slope).astype(x.dtype)
+    return Tensor._make(x.data * slope, (x,), lambda g: (g * slope,))
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """``max(0, x) + weight * min(0, x)``, one learned slope per channel (dim 1) or one shared.
+
+    x: (N, C, …), weight: (C,) or (1,).
+    """
+    if weight.ndim != 1 or (weight.shape[0] != 1 and (x.ndim < 2 or x.shape[1] != weight.shape[0])):
+        raise ValueError(f"prelu: weight of shape {weight.shape} does not fit input of shape "
+                         f"{x.shape} (one slope, or one per channel of dim 1)")
+    w = weight.data.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else weight.data
+    positive = x.data > 0
+    out = np.where(positive, x.data, w * x.data)
+
+    def backward(g):
+        gw = None
+        if weight.requires_grad:
+            gw = unbroadcast(np.where(positive, 0, g * x.data), w.shape).reshape(weight.shape)
+        return (np.where(positive, g, g * w) if x.requires_grad else None), gw
+    return Tensor._make(out, (x, weight), backward)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    positive = x.data > 0
+    negative_part = alpha * np.expm1(np.minimum(x.data, 0))
+    out = np.where(positive, x.data, negative_part)
+    return Tensor._make(out, (x,), lambda g: (g * np.where(positive, 1, negative_part + alpha),))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x/2)) / 2`` so it never overflows."""
+    out = 0.5 * (np.tanh(0.5 * x.data) + 1)
+    return Tensor._make(out, (x,), lambda g: (g * out * (1 - out),))
+
+
+def tanh(x: Tensor) -> Tensor:
+    out = np.tanh(x.data)
+    return Tensor._make(out, (x,), lambda g: (g * (1 - out * out),))
+
+
+def silu(x: Tensor) -> Tensor:
+    """``x * sigmoid(x)`` (a.k.a. swish)."""
+    s = 0.5 * (np.tanh(0.5 * x.data) + 1)
+    return Tensor._make(x.data * s, (x,), lambda g: (g * s * (1 + x.data * (1 - s)),))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+    bx = beta * x.data
+    out = np.where(bx > threshold, x.data, np.logaddexp(0, bx) / beta).astype(x.dtype)
+    slope = np.where(bx > threshold, 1, 0.5 * (np.tanh(0.5 * bx) + 1)).astype(x.dtype)
+    return Tensor._make(out, (x,), lambda g: (g * slope,))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """``x Φ(x)``, Φ the standard normal CDF; ``approximate="tanh"`` uses
+    ``0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))``."""
+    v = x.data
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v ** 3))
+        out = 0.5 * v * (1 + t)
+        slope = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 0.134145 * v * v)
+    elif approximate == "none":
+        cdf = _normal_cdf(v)
+        out = v * cdf
+        slope = cdf + v * np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)
+    else:
+        raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Tensor._make(out.astype(v.dtype), (x,), lambda g: (g * slope.astype(v.dtype),))
+
+
+def _normal_cdf(v: np.ndarray) -> np.ndarray:
+    """Φ(v) = erfc(-v/√2) / 2, with erfc to a relative 1.2e-7 (Numerical Recipes' Chebyshev
+    fit): NumPy has no erf, and a relative error keeps the far negative tail accurate too."""
+    z = np.abs(v) / _SQRT_2
+    t = 1 / (1 + 0.5 * z)
+    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    tail = 0.5 * t * np.exp(poly - z * z)  # Φ(-|v|)
+    return np.where(v < 0, tail, 1 - tail)
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    """``exp(x) / Σ exp(x)`` along ``dim``, max-shifted (stable for logits ~1000)."""
+    e = np.exp(x.data - x.data.max(axis=dim, keepdims=True))
+    out = e / e.sum(axis=dim, keepdims=True)
+
+    def backward(g):
+        return (out * (g - (g * out).sum(axis=dim, keepdims=True)),)
+    return Tensor._make(out, (x,), backward)
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``."""
+    shifted = x.data - x.data.max(axis=dim, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+    def backward(g):
+        return (g - np.exp(out) * g.sum(axis=dim, keepdims=True),)
+    return Tensor._make(out, (x,), backward)
