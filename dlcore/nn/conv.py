@@ -1,0 +1,71 @@
+"""Conv2d: 2-D cross-correlation with PyTorch's arguments and weight layout."""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcore.nn import functional as F
+from dlcore.nn import init
+from dlcore.nn.module import Module, check_pair, check_positive_int
+from dlcore.nn.parameter import Parameter
+from dlcore.tensor import Tensor
+
+
+class Conv2d(Module):
+    """x (N, C_in, H, W) -> (N, C_out, H_out, W_out), with per side ``padding`` p:
+    ``H_out = ⌊(H + 2p − dilation·(kH − 1) − 1) / stride⌋ + 1`` (likewise W).
+
+    ``padding`` is an int, a pair, ``"valid"`` (none) or ``"same"`` (output size = input size;
+    stride 1 only). weight (C_out, C_in/groups, kH, kW) and bias (C_out,) start in
+    U(±1/√fan_in), fan_in = C_in/groups·kH·kW, PyTorch's default.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True):
+        super().__init__()
+        self.in_channels = check_positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = check_positive_int("Conv2d", "out_channels", out_channels)
+        self.groups = check_positive_int("Conv2d", "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d expects in_channels={in_channels} and "
+                             f"out_channels={out_channels} to be divisible by groups={groups}")
+        self.kernel_size = check_pair("Conv2d", "kernel_size", kernel_size)
+        self.stride = check_pair("Conv2d", "stride", stride)
+        self.dilation = check_pair("Conv2d", "dilation", dilation)
+        self.padding = _padding(padding, self.stride)
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size),
+                                         dtype=np.float32))
+        self.register_parameter(
+            "bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
+        init.fan_in_uniform_(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x, self.weight.dtype)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self._describe()} expects input (N, {self.in_channels}, H, W) "
+                             f"(in_channels={self.in_channels}), got input of shape {x.shape}")
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.in_channels}, {self.out_channels}", f"kernel_size={self.kernel_size}",
+                 f"stride={self.stride}"]
+        if self.padding != (0, 0):
+            parts.append(f"padding={self.padding!r}")
+        if self.dilation != (1, 1):
+            parts.append(f"dilation={self.dilation}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        return ", ".join(parts)
+
+
+def _padding(padding, stride: tuple[int, int]) -> str | tuple[int, int]:
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"Conv2d expects padding as an int, a pair, 'same' or 'valid', "
+                             f"got {padding!r}")
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"Conv2d padding='same' needs stride 1, got stride={stride}")
+        return padding
+    return check_pair("Conv2d", "padding", padding, minimum=0)
