@@ -1,0 +1,44 @@
+"""`dl --version`, `dl info` and `dl bench` from the command line."""
+import json
+
+from click.testing import CliRunner
+
+import dlcore
+from dlcore.cli.main import cli
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and dlcore.__version__ in result.output
+
+
+def test_info_reports_build_cpu_and_threads():
+    result = CliRunner().invoke(cli, ["info", "--json"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.output)
+    assert facts["version"] == dlcore.__version__
+    assert facts["cpu_path"] in ("generic", "avx2", "avx512")
+    assert isinstance(facts["openmp"], bool) and facts["threads"] >= 1
+    assert set(facts["optional"]) == {"torch", "matplotlib", "ray"}
+    table = CliRunner().invoke(cli, ["info"])
+    assert table.exit_code == 0 and "kernel path" in table.output and "OpenMP" in table.output
+
+
+def test_bench_writes_records_and_a_plain_table(tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["bench", "softmax_xent", "--quick", "--budget", "0.001",
+                                      "--threads", "1", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "softmax_xent" in result.output and "4096x1000" in result.output
+    records = json.loads(out.read_text())["records"]
+    assert {r["backend"] for r in records} >= {"c", "numpy"}
+    for r in records:
+        assert set(r) == {"kernel", "shape", "backend", "threads", "median_s", "gflops"}
+        assert r["median_s"] > 0 and r["threads"] == 1
+
+
+def test_bench_rejects_bad_options():
+    runner = CliRunner()
+    assert runner.invoke(cli, ["bench", "nonesuch"]).exit_code == 2
+    assert runner.invoke(cli, ["bench", "--threads", "0"]).exit_code == 2
+    assert runner.invoke(cli, ["bench", "--threads", "a,b"]).exit_code == 2
