@@ -1,0 +1,83 @@
+"""Bad arguments to the conv, pooling and cross-entropy kernels, through the binding: a
+ValueError or TypeError naming the problem, never a crash or garbage."""
+import numpy as np
+import pytest
+
+pytest.importorskip("dlcore.kernels._c")
+from dlcore.kernels import _c as C                                    # noqa: E402
+
+X = np.zeros((2, 4, 6, 6), np.float32)
+W = np.zeros((6, 2, 3, 3), np.float32)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: C.conv2d_forward(X.astype(np.float64), W), TypeError, "x must be float32"),
+    (lambda: C.conv2d_forward(list(X), W), TypeError, "x must be a numpy.ndarray"),
+    (lambda: C.conv2d_forward(X[0], W), ValueError, "x must be 4-D"),
+    (lambda: C.conv2d_forward(X, W), ValueError, "groups=1 does not fit"),
+    (lambda: C.conv2d_forward(X, W, groups=3), ValueError, "groups=3"),
+    (lambda: C.conv2d_forward(X, W, np.zeros(5, np.float32), groups=2), ValueError, "bias"),
+    (lambda: C.conv2d_forward(X, W, groups=2, stride=0), ValueError, "stride"),
+    (lambda: C.conv2d_forward(X, W, groups=2, padding=(1, 1)), ValueError, "padding"),
+    (lambda: C.conv2d_forward(X, np.zeros((6, 2, 7, 3), np.float32), groups=2), ValueError,
+     "does not fit"),
+    (lambda: C.conv2d_forward(X, W, groups=2, dilation=(4, 1)), ValueError, "does not fit"),
+    (lambda: C.conv2d_backward(X, W, np.zeros((2, 6, 3, 3), np.float32), groups=2),
+     ValueError, "dy must be"),
+    (lambda: C.im2col(X, 3), ValueError, "x must be 3-D"),
+    (lambda: C.col2im(np.zeros((5, 16), np.float32), (4, 6, 6), 3), ValueError, "cols must be"),
+])
+def test_conv_rejects_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: C.max_pool2d_forward(X.astype(np.int32), 2), TypeError, "float32"),
+    (lambda: C.max_pool2d_forward(X[0], 2), ValueError, "4-D"),
+    (lambda: C.max_pool2d_forward(X, 7), ValueError, "does not fit"),
+    (lambda: C.avg_pool2d_forward(X, (2, 8)), ValueError, "does not fit"),
+    (lambda: C.max_pool2d_forward(X, 2, padding=2), ValueError, "at most half"),
+    (lambda: C.avg_pool2d_forward(X, 0), ValueError, "kernel_size"),
+    (lambda: C.avg_pool2d_backward(np.zeros((2, 4, 2, 2), np.float32), X.shape, 2), ValueError,
+     "dy must be"),
+    (lambda: C.global_avg_pool2d_backward(np.zeros((2, 3), np.float32), X.shape), ValueError,
+     "does not match"),
+])
+def test_pooling_rejects_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("bad", [-1, 36, 10**12])
+def test_max_pool_backward_checks_every_index(bad):
+    y, idx = C.max_pool2d_forward(X, 2)
+    idx = idx.copy()
+    idx[1, 3, 2, 1] = bad
+    with pytest.raises(ValueError, match="outside the input plane"):
+        C.max_pool2d_backward(y, idx, X.shape)
+    with pytest.raises(TypeError, match="int64"):
+        C.max_pool2d_backward(y, idx.astype(np.int32), X.shape)
+
+
+Z = np.zeros((3, 5), np.float32)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 5])), ValueError, r"outside \[0, 5\)"),
+    (lambda: C.softmax_cross_entropy(Z, np.array([0, -2, 1])), ValueError, "outside"),
+    (lambda: C.softmax_cross_entropy(Z, np.array([0.0, 1, 2])), TypeError, "integer"),
+    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1])), ValueError, "shape"),
+    (lambda: C.softmax_cross_entropy(Z.astype(np.float16), np.array([0, 1, 2])), TypeError,
+     "float32"),
+    (lambda: C.softmax_cross_entropy(Z[0], np.array([0])), ValueError, "2-D"),
+    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 2]), reduction="avg"), ValueError,
+     "reduction"),
+    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 2]), label_smoothing=1.5), ValueError,
+     "label_smoothing"),
+    (lambda: C.softmax_cross_entropy(np.zeros((3, 0), np.float32), np.array([0, 1, 2])),
+     ValueError, "at least one class"),
+])
+def test_softmax_xent_rejects_bad_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
