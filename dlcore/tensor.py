@@ -11,6 +11,7 @@ operators. Factories (``zeros``, ``randn``, …) close the module.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -138,11 +139,8 @@ class Tensor:
                 continue
             if node._backward is None:
                 node._accumulate(grad)
-                continue
-            for parent, parent_grad in zip(node._parents, node._backward(grad)):
-                if parent_grad is not None and parent.requires_grad:
-                    key = id(parent)
-                    grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            else:
+                _send_to_parents(node, node._backward(grad), grads)
 
     def _topological_order(self) -> list[Tensor]:
         """Nodes that require grad, parents before children (iterative: graphs can be deep)."""
@@ -163,8 +161,8 @@ class Tensor:
             raise RuntimeError(f"internal error: gradient of shape {grad.shape} reached a tensor "
                                f"of shape {self.data.shape}")
         if self.grad is None:
-            # a copy: op backwards may hand the same array to several parents
-            self.grad = np.array(grad, dtype=self.data.dtype)
+            unshared = _unshared(grad, self.data.dtype)
+            self.grad = grad if unshared else np.array(grad, dtype=self.data.dtype)
         else:
             self.grad += grad
 
@@ -238,6 +236,30 @@ class Tensor:
         if self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
+
+
+def _send_to_parents(node: Tensor, parent_grads: tuple, grads: dict) -> None:
+    """Add each parent's gradient into ``grads`` (keyed by id). A function of its own, so that
+    no loop variable outlives it holding a gradient, which :func:`_unshared` would count."""
+    for parent, parent_grad in zip(node._parents, parent_grads):
+        if parent_grad is not None and parent.requires_grad:
+            key = id(parent)
+            grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+
+def _unshared(grad: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``_accumulate`` may keep ``grad`` as ``.grad`` instead of copying it (PyTorch's
+    AccumulateGrad steals a gradient the same way): it owns its memory, is writeable, has the
+    leaf's dtype, and only ``_accumulate``'s frame and its caller's refer to it. Anything else (an
+    array an op backward also gave another parent, kept in its closure, or a view) is copied."""
+    return (grad.base is None and grad.flags.writeable and grad.dtype == dtype
+            and sys.getrefcount(grad) <= _ACCUMULATE_REFERENCES)
+
+
+# references to an unshared gradient while _unshared runs: backward()'s local, _accumulate's and
+# _unshared's arguments, and getrefcount's own. CPython 3.14 may leave borrowed references out
+# of the count, which would make a shared array look unshared: there, always copy.
+_ACCUMULATE_REFERENCES = 4 if sys.version_info < (3, 14) else 0
 
 
 def _index_array(index):

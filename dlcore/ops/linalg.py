@@ -3,7 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..tensor import Tensor, operand, unbroadcast
+
+
+def _mm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
+    """``op(a) @ op(b)`` for 2-D arrays on our GEMM kernel, so that ``set_num_threads`` governs it
+    (NumPy's ``@`` runs on OpenBLAS's own thread pool); mixed or non-float dtypes go to NumPy,
+    which promotes them."""
+    if a.dtype == b.dtype and a.dtype.kind == "f":
+        return kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+    return (a.T if trans_a else a) @ (b.T if trans_b else b)
 
 
 def matmul(a: Tensor, b) -> Tensor:
@@ -13,6 +23,8 @@ def matmul(a: Tensor, b) -> Tensor:
     x, y = a.data, b.data
     if x.ndim == 0 or y.ndim == 0 or x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not multiply")
+    if x.ndim == 2 and y.ndim == 2:
+        return _matmul_2d(a, b)
 
     def backward(g):
         # redo the product on 2-D-or-more operands, as NumPy does internally
@@ -31,6 +43,16 @@ def matmul(a: Tensor, b) -> Tensor:
     return Tensor._make(x @ y, (a, b), backward)
 
 
+def _matmul_2d(a: Tensor, b: Tensor) -> Tensor:
+    """(m, k) @ (k, n): every product on the GEMM kernel, transposes read in place."""
+    x, y = a.data, b.data
+
+    def backward(g):
+        return (_mm(g, y, trans_b=True) if a.requires_grad else None,
+                _mm(x, g, trans_a=True) if b.requires_grad else None)
+    return Tensor._make(_mm(x, y), (a, b), backward)
+
+
 def rmatmul(a: Tensor, b) -> Tensor:
     return matmul(operand(b, a), a)
 
@@ -43,15 +65,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (out_features, in_features)")
-    out = x.data @ weight.data.T
+    x2 = x.data.reshape(-1, x.shape[-1])
+    out = _mm(x2, weight.data, trans_b=True)
     if bias is not None:
         out += bias.data
 
     def backward(g):
         g2 = g.reshape(-1, g.shape[-1])
-        grads = (g @ weight.data if x.requires_grad else None,
-                 g2.T @ x.data.reshape(-1, x.shape[-1]) if weight.requires_grad else None)
+        grads = (_mm(g2, weight.data).reshape(x.shape) if x.requires_grad else None,
+                 _mm(g2, x2, trans_a=True) if weight.requires_grad else None)
         if bias is None:
             return grads
         return grads + (g2.sum(axis=0) if bias.requires_grad else None,)
-    return Tensor._make(out, (x, weight) if bias is None else (x, weight, bias), backward)
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._make(out.reshape(x.shape[:-1] + (weight.shape[0],)), parents, backward)
