@@ -227,3 +227,25 @@ class TestAutograd:
             y = y + 1
         y.backward()
         assert x.grad == 1.0
+
+
+def test_leaves_never_share_a_gradient_array():
+    """backward may adopt an unshared gradient as .grad, never one another leaf also gets."""
+    a = dlcore.tensor([1.0, 2.0], requires_grad=True)
+    b = dlcore.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    a.grad[0] = 100.0
+    assert b.grad[0] == 1.0
+
+
+def test_a_user_supplied_gradient_is_never_kept_as_grad():
+    a = dlcore.tensor([1.0, 2.0], requires_grad=True)
+    seed = np.ones(2, dtype=np.float32)
+    (a * 1.0).backward(gradient=seed)
+    a.grad[0] = 7.0
+    assert seed[0] == 1.0
+    b = dlcore.tensor([1.0, 2.0], requires_grad=True)
+    b.backward(gradient=seed)
+    b.grad[1] = 9.0
+    assert seed[1] == 1.0
