@@ -1,0 +1,91 @@
+"""Seconds per epoch of the same LeNet training in dlcore and in PyTorch, side by side.
+
+Both train the config's LeNet (default: examples/fashion_mnist/lenet.toml) with its optimizer
+and batch size on the same batches (dlcore's DataLoader feeds both), with the same number of
+threads. Only training steps are timed: no evaluation, no checkpoints. Needs PyTorch
+(``pip install torch==2.13.0``); without it the script says so and exits 0.
+
+    python benchmarks/torch_lenet.py [--config FILE] [--epochs 1] [--threads 2]
+"""
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from dlcore import kernels
+from dlcore.data import DataLoader
+from dlcore.train import components, load, parse, run
+
+DEFAULT_CONFIG = Path(__file__).parents[1] / "examples" / "fashion_mnist" / "lenet.toml"
+
+
+def dlcore_seconds_per_epoch(experiment, epochs: int, threads: int) -> float:
+    sections = experiment.sections()
+    sections["train"] = {**sections["train"], "epochs": epochs, "eval_every": epochs}
+    with tempfile.TemporaryDirectory() as run_dir:
+        summary = run(parse(sections, name=experiment.name), run_dir=run_dir, threads=threads)
+    return summary["train_seconds"] / epochs
+
+
+def torch_lenet(torch, hparams: dict):
+    nn = torch.nn
+    act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[hparams["activation"]]
+    pool = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[hparams["pool"]]
+    return nn.Sequential(
+        nn.Conv2d(hparams["in_channels"], 6, 5, padding=2), act(), pool(2, 2),
+        nn.Conv2d(6, 16, 5), act(), pool(2, 2), nn.Flatten(),
+        nn.Linear(400, 120), act(), nn.Linear(120, 84), act(),
+        nn.Linear(84, hparams["num_classes"]))
+
+
+def torch_seconds_per_epoch(torch, experiment, epochs: int, threads: int) -> float:
+    torch.set_num_threads(threads)
+    torch.manual_seed(experiment.train["seed"])
+    model = torch_lenet(torch, experiment.model)
+    options = experiment.options("optim")
+    optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    optimizer = optimizers[experiment.optim["name"]](model.parameters(), **{
+        k: v for k, v in options.items() if k in ("lr", "momentum", "weight_decay", "betas")})
+    loader = DataLoader(components.build_dataset(experiment, "train"),
+                        experiment.data["batch_size"], shuffle=True,
+                        seed=experiment.train["seed"])
+    loss_fn = torch.nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    for _ in range(epochs):
+        for inputs, targets in loader:
+            loss = loss_fn(model(torch.from_numpy(inputs)), torch.from_numpy(targets))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return (time.perf_counter() - started) / epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed (pip install torch==2.13.0): nothing to compare")
+        return
+    experiment = load(args.config)
+    ours = dlcore_seconds_per_epoch(experiment, args.epochs, args.threads)
+    theirs = torch_seconds_per_epoch(torch, experiment, args.epochs, args.threads)
+    result = {"config": str(args.config), "threads": args.threads, "epochs": args.epochs,
+              "cpu_path": kernels.cpu_path(), "dlcore_s_per_epoch": ours,
+              "torch_s_per_epoch": theirs, "torch_version": torch.__version__,
+              "torch_over_dlcore": theirs / ours}
+    print(f"{'':10}{'s/epoch':>10}\n{'dlcore':10}{ours:10.2f}\n{'torch':10}{theirs:10.2f}\n"
+          f"torch takes {theirs / ours:.2f}x dlcore's time ({args.threads} threads, "
+          f"{kernels.cpu_path()})")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

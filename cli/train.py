@@ -1,0 +1,114 @@
+"""`dl train` and `dl eval`: run an experiment config, evaluate a run. No maths here."""
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from dlcore import data
+from dlcore import train as training
+from dlcore.train import progress
+
+
+@click.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config value (typed as TOML: 0.1, true, [1, 2], \"x\"); repeatable.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Run directory [default: runs/<config name>-<timestamp>].")
+@click.option("--resume", type=click.Path(exists=True),
+              help="Continue the run in this directory exactly where it stopped.")
+@click.option("--allow-config-change", is_flag=True,
+              help="Resume even though CONFIG or --set changes the run's config.")
+@click.option("--threads", type=click.IntRange(min=1), help="Kernel threads.")
+@click.option("--progress", "progress_mode", type=click.Choice(progress.MODES), default="auto",
+              show_default=True, help="A bar needs a terminal; auto picks plain lines otherwise.")
+@click.option("--log-every", type=click.IntRange(min=0), default=0,
+              help="Plain progress: also a line every N steps.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout.")
+def train(config, overrides, out, resume, allow_config_change, threads, progress_mode, log_every,
+          as_json):
+    """Train the experiment CONFIG (a TOML file) into a run directory.
+
+    With --resume RUN_DIR, CONFIG defaults to the run's own config.toml.
+    """
+    if config is None and resume is None:
+        raise click.UsageError("give a CONFIG file, or --resume RUN_DIR")
+    config = config or Path(resume) / "config.toml"
+    try:
+        experiment = training.load(config, overrides)
+    except training.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(out or resume or Path("runs") / f"{experiment.name}-{stamp}")
+    try:
+        with progress.display(progress_mode, log_every) as report:
+            summary = training.run(experiment, run_dir=run_dir, resume=resume, report=report,
+                                   threads=threads, allow_config_change=allow_config_change)
+    except training.RunInterrupted as stop:
+        click.echo(f"{stop}\nresume with: dl train --resume {shlex.quote(str(run_dir))}",
+                   err=True)
+        sys.exit(stop.exit_code)
+    except KeyboardInterrupt:  # a second Ctrl-C: the user would not wait for the step to end
+        click.echo(f"stopped at once; resume from the last epoch with: dl train --resume "
+                   f"{shlex.quote(str(run_dir))}", err=True)
+        sys.exit(130)
+    except training.NonFiniteLoss as error:
+        last = training.checkpoint_path(run_dir, "last")
+        kept = f"; the last good checkpoint is {last}" if last.is_file() else ""
+        raise click.ClickException(f"{error}{kept}") from None
+    except (training.ConfigError, training.ConfigChanged, training.CheckpointError,
+            data.DatasetNotFoundError, data.FetchError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    best = summary["best"] or {}
+    final = summary["final"]["eval"] or {}
+    click.echo(f"{summary['status']} after {summary['epochs']} epochs in "
+               f"{summary['wall_seconds']:.1f}s ({summary['samples_per_s']:,.0f} samples/s); "
+               f"final {progress.metrics_text(final)}; best {progress.metrics_text(best)} "
+               f"(epoch {best.get('epoch')}); run directory: {run_dir}")
+
+
+@click.command("eval")
+@click.argument("target", type=click.Path(exists=True))
+@click.option("--data", "split", help="The split to evaluate [default: the config's eval_split].")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def evaluate(target, split, as_json):
+    """Evaluate a run (its best checkpoint, else its last) or a checkpoint file.
+
+    Prints loss, accuracy or perplexity and, for classifiers, the confusion matrix; writes
+    them to eval.json in the run directory.
+    """
+    try:
+        result = training.evaluate_run(target, split)
+    except (training.ConfigError, training.CheckpointError, data.DatasetNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    _print_eval(result)
+
+
+def _print_eval(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{result['checkpoint']} (epoch {result['epoch']}) on {result['split']}: "
+                  f"{progress.metrics_text(result)}", soft_wrap=True)
+    matrix = result.get("confusion_matrix")
+    if matrix is None:
+        return
+    names = result.get("classes") or [""] * len(matrix)
+    table = Table(title="confusion matrix: rows true, columns predicted")
+    table.add_column("class")
+    for index in range(len(matrix)):
+        table.add_column(str(index), justify="right")
+    for index, (name, row) in enumerate(zip(names, matrix)):
+        table.add_row(f"{index} {name}".strip(), *(f"[bold]{n}[/bold]" if i == index else str(n)
+                                                   for i, n in enumerate(row)))
+    console.print(table)

@@ -1,0 +1,146 @@
+"""Showing a run's records to a person: a Rich progress bar on a terminal, plain lines in logs.
+
+Both displays are ``report`` callbacks for :func:`dlcore.train.run`. The bar shows epoch, step,
+loss, accuracy, samples/s and the epoch's ETA, and leaves one line per finished epoch; the
+plain display prints one line per epoch and evaluation (and every ``log_every`` steps).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import TextIO
+
+MODES = ("auto", "bar", "plain", "none")
+
+
+def describe(record: dict, epochs: int | None) -> str:
+    """One line for a "step", "train" or "eval" record: ``epoch 2/10  train  loss 0.41 ...``."""
+    epoch = f"epoch {record['epoch']}/{epochs}" if epochs else f"epoch {record['epoch']}"
+    label = {"train": "train", "eval": record.get("split", "eval"),
+             "step": f"step {record.get('step_in_epoch')}/{record.get('steps_per_epoch')}"}
+    line = f"{epoch:<12}  {label[record['kind']]:<5}  {metrics_text(record)}"
+    if record["kind"] == "train":
+        line += (f"  lr {record['lr']:.3g}  {record['samples_per_s']:,.0f} samples/s  "
+                 f"{record['seconds']:.1f}s")
+    return line
+
+
+def metrics_text(record: dict) -> str:
+    """``loss 0.4123  acc  85.12%`` (and ``ppl``) from whichever metrics ``record`` holds."""
+    parts = []
+    if "loss" in record:
+        parts.append(f"loss {record['loss']:.4f}")
+    if "accuracy" in record:
+        parts.append(f"acc {100 * record['accuracy']:6.2f}%")
+    if "perplexity" in record:
+        parts.append(f"ppl {record['perplexity']:.2f}")
+    return "  ".join(parts)
+
+
+class PlainProgress:
+    """One line per epoch and evaluation, and every ``log_every`` steps (0: never)."""
+
+    def __init__(self, stream: TextIO, log_every: int = 0):
+        self.stream, self.log_every = stream, log_every
+        self.epochs: int | None = None
+        self.fetching: str | None = None
+
+    def __call__(self, record: dict) -> None:
+        kind = record["kind"]
+        if kind == "start":
+            self.epochs = record["epochs"]
+        elif kind == "fetch":
+            if record["description"] != self.fetching:
+                self.fetching = record["description"]
+                self._print(self.fetching)
+        elif kind in ("train", "eval") or (kind == "step" and self._due(record)):
+            self._print(describe(record, self.epochs))
+
+    def _due(self, step: dict) -> bool:
+        return bool(self.log_every) and step["step_in_epoch"] % self.log_every == 0
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+class BarProgress:
+    """A Rich progress bar over each epoch's steps; finished epochs stay as printed lines."""
+
+    def __init__(self, stream: TextIO):
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(),
+            console=Console(file=stream), transient=False)
+        self.task = None
+        self.epochs: int | None = None
+        self.rate_from: tuple[float, int] | None = None  # (time, samples) at the epoch's start
+
+    def __call__(self, record: dict) -> None:
+        kind = record["kind"]
+        if kind == "start":
+            self.epochs = record["epochs"]
+            self._new_epoch(record["epoch"] + 1, record["steps_per_epoch"], record["step_in_epoch"])
+        elif kind == "fetch":
+            total = record["total"]
+            self.progress.update(self.task or self._add(record["description"], total),
+                                 description=record["description"], completed=record["done"],
+                                 total=total)
+        elif kind == "step":
+            if self.rate_from is None:
+                self.rate_from = (time.perf_counter(), record["samples"])
+            since, samples = self.rate_from
+            elapsed = time.perf_counter() - since
+            rate = f"  {(record['samples'] - samples) / elapsed:,.0f} samples/s" if elapsed else ""
+            self.progress.update(self.task, completed=record["step_in_epoch"],
+                                 metrics=metrics_text(record) + rate)
+        elif kind in ("train", "eval"):
+            self.progress.console.print(describe(record, self.epochs))
+            if kind == "train" and record["epoch"] < (self.epochs or 0):
+                self._new_epoch(record["epoch"] + 1, self.progress.tasks[0].total, 0)
+
+    def _add(self, description: str, total) -> int:
+        self.task = self.progress.add_task(description, total=total, metrics="")
+        return self.task
+
+    def _new_epoch(self, epoch: int, steps: int, done: int) -> None:
+        description = f"epoch {epoch}/{self.epochs}"
+        if self.task is None:
+            self._add(description, steps)
+        self.progress.reset(self.task, total=steps, completed=done, description=description,
+                            metrics="")
+        self.rate_from = None
+
+    def start(self) -> None:
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@contextlib.contextmanager
+def display(mode: str = "auto", log_every: int = 0, stream: TextIO | None = None
+            ) -> Iterator:
+    """A ``report`` callback for ``mode``: "bar" (Rich), "plain", "none", or "auto" (the bar
+    when ``stream``, default stderr, is a terminal, plain lines otherwise)."""
+    if mode not in MODES:
+        raise ValueError(f"progress mode must be one of {', '.join(MODES)}, got {mode!r}")
+    stream = stream or sys.stderr
+    if mode == "auto":
+        mode = "bar" if stream.isatty() else "plain"
+    if mode == "none":
+        yield lambda record: None
+    elif mode == "plain":
+        yield PlainProgress(stream, log_every)
+    else:
+        bar = BarProgress(stream)
+        bar.start()
+        try:
+            yield bar
+        finally:
+            bar.stop()

@@ -1,0 +1,168 @@
+"""`dl train` / `dl eval` as a user meets them: exit codes, messages, JSON, signals."""
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from dlcore.cli.train import evaluate, train
+from dlcore.train import checkpoint
+
+SPIRALS = textwrap.dedent("""
+    [model]
+    name = "mlp"
+    in_features = 2
+    hidden = [32, 32]
+    num_classes = 2
+
+    [data]
+    name = "two-spirals"
+    num_samples = 2000
+    batch_size = 50
+
+    [optim]
+    name = "adam"
+    lr = 0.01
+
+    [train]
+    epochs = 2
+""")
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "spirals.toml"
+    path.write_text(SPIRALS)
+    return path
+
+
+def invoke(command, *args):
+    return CliRunner().invoke(command, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_train_json_prints_the_summary_and_writes_the_run(tmp_path, config):
+    result = invoke(train, config, "--out", tmp_path / "run", "--json", "--progress", "none")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed" and summary["epochs"] == 2
+    assert (tmp_path / "run" / "checkpoints" / "last.npz").is_file()
+
+
+def test_plain_progress_prints_one_line_per_epoch_and_every_n_steps(tmp_path, config):
+    result = invoke(train, config, "--out", tmp_path / "run", "--log-every", "20",
+                    "--set", "train.epochs=1")
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert [line.split()[2] for line in lines] == ["step", "step", "train", "test"]
+    assert lines[0].startswith("epoch 1/1") and "step 20/40" in lines[0]
+    assert "completed after 1 epochs" in result.stdout
+
+
+def test_default_run_directory_is_under_runs_named_after_the_config(tmp_path, config,
+                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke(train, config, "--set", "train.epochs=1", "--progress", "none").exit_code == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("spirals-")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "train.epoch=3"], "unknown key train.epoch (did you mean 'epochs'?)"),
+    (["--set", "train.epochs=three"], 'train.epochs must be an integer, got "three"'),
+    (["--set", "optim.lr=-1"], "[optim] adam: Adam: lr must be in [0.0, inf], got -1.0"),
+    (["--set", "epochs"], "--set expects section.key=value"),
+])
+def test_config_errors_exit_1_before_any_work(tmp_path, config, args, message):
+    result = invoke(train, config, "--out", tmp_path / "run", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_needs_a_config_or_a_run_to_resume():
+    result = CliRunner().invoke(train, [])
+    assert result.exit_code == 2 and "give a CONFIG file, or --resume RUN_DIR" in result.stderr
+
+
+def test_resume_refuses_a_changed_config_and_lists_the_keys(tmp_path, config):
+    run_dir = tmp_path / "run"
+    invoke(train, config, "--out", run_dir, "--progress", "none")
+    result = invoke(train, "--resume", run_dir, "--set", "train.epochs=3", "--set",
+                    "optim.lr=0.02")
+    assert result.exit_code == 1
+    assert "optim.lr: 0.01 -> 0.02" in result.stderr and "train.epochs: 2 -> 3" in result.stderr
+    assert "--allow-config-change" in result.stderr
+    result = invoke(train, "--resume", run_dir, "--set", "train.epochs=3", "--set",
+                    "optim.lr=0.02", "--allow-config-change", "--json", "--progress", "none")
+    assert result.exit_code == 0 and json.loads(result.stdout)["epochs"] == 3
+
+
+def test_a_nan_loss_exits_1_naming_the_step_and_the_kept_checkpoint(tmp_path, config):
+    result = invoke(train, config, "--out", tmp_path / "run", "--set", "optim.name=sgd",
+                    "--set", "optim.lr=1e6", "--set", "train.epochs=3", "--progress", "none")
+    assert result.exit_code == 1
+    assert "the loss is" in result.stderr and "at step" in result.stderr
+
+
+def test_eval_prints_metrics_and_a_confusion_matrix(tmp_path, config):
+    invoke(train, config, "--out", tmp_path / "run", "--progress", "none")
+    result = invoke(evaluate, tmp_path / "run")
+    assert result.exit_code == 0
+    assert "best.npz (epoch" in result.stdout and "acc" in result.stdout
+    assert "confusion matrix" in result.stdout
+    as_json = json.loads(invoke(evaluate, tmp_path / "run", "--data", "train", "--json").stdout)
+    assert as_json["split"] == "train" and len(as_json["confusion_matrix"]) == 2
+    assert json.loads((tmp_path / "run" / "eval.json").read_text()) == as_json
+
+
+def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "last.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    result = invoke(evaluate, bad)
+    assert result.exit_code == 1 and "not a readable dlcore checkpoint" in result.stderr
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_the_state_prints_the_resume_command_and_exits(tmp_path, config,
+                                                                        signum, code):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
+               str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
+               "--progress", "plain"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    first_line = process.stderr.readline()  # an epoch is done: training is under way
+    assert first_line.startswith("epoch 1/1000"), first_line
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert f"resume with: dl train --resume {run_dir}" in stderr
+    done = checkpoint.load(run_dir / "checkpoints" / "last.npz")["trainer"]["epoch"]
+    resumed = invoke(train, "--resume", run_dir, "--set", f"train.epochs={done + 1}",
+                     "--allow-config-change", "--json", "--progress", "none")
+    assert resumed.exit_code == 0 and json.loads(resumed.stdout)["epochs"] == done + 1
+
+
+@pytest.mark.parametrize("lines_before_kill", [3, 8, 17])  # epoch 2 started: one save done
+def test_sigkill_at_any_moment_leaves_a_loadable_last_checkpoint(tmp_path, config,
+                                                                 lines_before_kill):
+    """Checkpoints are written every epoch (every ~10 ms here), so a kill lands mid-write
+    sooner or later; the rename makes last.npz either the old or the new file."""
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
+               str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
+               "--progress", "plain"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               text=True)
+    for _ in range(lines_before_kill):
+        process.stderr.readline()
+    process.kill()
+    process.wait(timeout=30)
+    state = checkpoint.load(run_dir / "checkpoints" / "last.npz")
+    done = state["trainer"]["epoch"]
+    assert done >= 1
+    resumed = invoke(train, "--resume", run_dir, "--set", f"train.epochs={done + 1}",
+                     "--allow-config-change", "--json", "--progress", "none")
+    assert resumed.exit_code == 0 and json.loads(resumed.stdout)["epochs"] == done + 1

@@ -1,0 +1,113 @@
+"""Checkpoints: a tree of arrays and JSON in one .npz, written atomically, never pickled."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from dlcore.train import CheckpointError
+from dlcore.train import checkpoint
+
+
+def tree():
+    return {
+        "model": {"fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+                  "bn.num_batches_tracked": np.array(7, dtype=np.int64)},
+        "optimizer": {"state": {0: {"step": 3, "exp_avg": np.ones(2)}},
+                      "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0]}]},
+        "rng": {"state": {"state": 2**127 + 5, "inc": 3}},
+        "best": None, "loss": float("inf"), "name": "x", "flag": True,
+        "count": np.int64(4), "history": [{"kind": "train", "loss": 0.25}],
+    }
+
+
+def test_round_trip_keeps_arrays_bit_for_bit_and_values_as_json(tmp_path):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, tree())
+    loaded = checkpoint.load(path)
+    np.testing.assert_array_equal(loaded["model"]["fc.weight"], tree()["model"]["fc.weight"])
+    assert loaded["model"]["fc.weight"].dtype == np.float32
+    assert loaded["model"]["bn.num_batches_tracked"].dtype == np.int64
+    assert loaded["optimizer"]["state"]["0"]["step"] == 3  # JSON keys are strings
+    assert loaded["optimizer"]["param_groups"][0]["betas"] == [0.9, 0.999]
+    assert loaded["rng"]["state"]["state"] == 2**127 + 5
+    assert loaded["best"] is None and loaded["loss"] == float("inf") and loaded["count"] == 4
+    assert loaded["history"] == [{"kind": "train", "loss": 0.25}]
+
+
+def test_the_file_is_a_plain_npz_that_loads_without_pickle(tmp_path):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, tree())
+    with np.load(path, allow_pickle=False) as archive:
+        assert "model/fc.weight" in archive.files
+        meta = json.loads(archive["meta.json"].tobytes())
+    assert meta["format"] == checkpoint.FORMAT and meta["version"] == checkpoint.VERSION
+
+
+def test_objects_that_would_need_pickle_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="cannot store set at 'model/x'"):
+        checkpoint.save(tmp_path / "c.npz", {"model": {"x": {1, 2}}})
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, {"v": np.zeros(3)})
+    before = path.read_bytes()
+
+    def broken(file):
+        file.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.atomic_write(path, broken)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_the_written_file_gets_the_usual_permissions(tmp_path):
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, {"v": np.zeros(1)})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_every_truncation_is_a_clear_error(tmp_path):
+    whole = tmp_path / "whole.npz"
+    checkpoint.save(whole, tree())
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.npz"
+    for length in sorted({0, 1, 10, 100, len(data) // 3, len(data) // 2, len(data) - 100,
+                          len(data) - 1}):
+        cut.write_bytes(data[:length])
+        with pytest.raises(CheckpointError, match="cut.npz"):
+            checkpoint.load(cut)
+
+
+@pytest.mark.parametrize("write, message", [
+    (lambda file: file.write(b"not a checkpoint at all"), "not a readable dlcore checkpoint"),
+    (lambda file: np.savez(file, weights=np.zeros(3)), r"not a dlcore checkpoint \(it has no"),
+    (lambda file: np.save(file, np.zeros(3)), "single .npy array"),
+    (lambda file: np.save(file, np.array([{}]), allow_pickle=True), "not a readable"),
+])
+def test_foreign_files_are_refused(tmp_path, write, message):
+    path = tmp_path / "foreign.npz"
+    with open(path, "wb") as file:
+        write(file)
+    with pytest.raises(CheckpointError, match=message):
+        checkpoint.load(path)
+
+
+def test_other_formats_and_versions_are_refused(tmp_path):
+    path = tmp_path / "c.npz"
+    for meta, message in [({"format": "other"}, "not a dlcore checkpoint"),
+                          ({"format": checkpoint.FORMAT, "version": 99},
+                           "format version 99; this dlcore reads version 1")]:
+        np.savez(path, **{"meta.json": np.frombuffer(json.dumps(meta).encode(), np.uint8)})
+        with pytest.raises(CheckpointError, match=message):
+            checkpoint.load(path)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.load(tmp_path / "nothing.npz")

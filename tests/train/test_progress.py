@@ -1,0 +1,65 @@
+"""Progress displays: plain lines for logs, a Rich bar for terminals, chosen by --progress."""
+import io
+
+import pytest
+
+from dlcore.train import progress
+
+START = {"kind": "start", "epoch": 0, "epochs": 2, "step_in_epoch": 0, "steps_per_epoch": 4}
+STEPS = [{"kind": "step", "epoch": 1, "step": s, "step_in_epoch": s, "steps_per_epoch": 4,
+          "samples": 10 * s, "loss": 1.0 / s, "accuracy": 0.5} for s in range(1, 5)]
+TRAIN = {"kind": "train", "epoch": 1, "step": 4, "loss": 0.5, "accuracy": 0.8125, "lr": 0.1,
+         "seconds": 2.0, "samples_per_s": 1234.5}
+EVAL = {"kind": "eval", "epoch": 1, "step": 4, "split": "test", "loss": 0.25, "accuracy": 0.9}
+
+
+def feed(report, records):
+    for record in records:
+        report(record)
+
+
+def test_describe_makes_one_aligned_line_per_record():
+    assert progress.describe(TRAIN, 2) == ("epoch 1/2     train  loss 0.5000  acc  81.25%  "
+                                           "lr 0.1  1,234 samples/s  2.0s")
+    assert progress.describe(EVAL, 2) == "epoch 1/2     test   loss 0.2500  acc  90.00%"
+    assert progress.metrics_text({"loss": 2.0, "perplexity": 7.389}) == "loss 2.0000  ppl 7.39"
+
+
+def test_plain_prints_epochs_evaluations_and_every_n_steps():
+    stream = io.StringIO()
+    feed(progress.PlainProgress(stream, log_every=2), [START, *STEPS, TRAIN, EVAL])
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[2] for line in lines] == ["step", "step", "train", "test"]
+    assert "step 2/4" in lines[0] and "step 4/4" in lines[1]
+
+
+def test_plain_announces_each_fetch_stage_once():
+    stream = io.StringIO()
+    fetch = [{"kind": "fetch", "description": "download x", "done": d, "total": 3}
+             for d in range(3)] + [{"kind": "fetch", "description": "verify x", "done": 0,
+                                    "total": 1}]
+    feed(progress.PlainProgress(stream), fetch)
+    assert stream.getvalue().splitlines() == ["download x", "verify x"]
+
+
+def test_auto_is_plain_when_the_stream_is_not_a_terminal():
+    with progress.display("auto", stream=io.StringIO()) as report:
+        assert isinstance(report, progress.PlainProgress)
+
+
+def test_bar_keeps_a_line_per_finished_epoch():
+    stream = io.StringIO()
+    with progress.display("bar", stream=stream) as report:
+        feed(report, [START, *STEPS, TRAIN, EVAL])
+    assert "epoch 1/2     train  loss 0.5000" in stream.getvalue()
+    assert "epoch 1/2     test   loss 0.2500" in stream.getvalue()
+
+
+def test_none_prints_nothing_and_unknown_modes_are_refused():
+    stream = io.StringIO()
+    with progress.display("none", stream=stream) as report:
+        feed(report, [START, *STEPS, TRAIN])
+    assert stream.getvalue() == ""
+    with pytest.raises(ValueError, match="progress mode must be one of auto, bar, plain, none"):
+        with progress.display("fancy"):
+            pass

@@ -1,0 +1,189 @@
+"""run(): the run directory, exact resume, interruption, the NaN guard, early stopping."""
+import json
+import os
+import signal
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlcore.train import (ConfigChanged, NonFiniteLoss, RunInterrupted, checkpoint_path,
+                          evaluate_run, parse, run)
+from dlcore.train import checkpoint
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+TIMING = ("seconds", "samples_per_s")
+
+
+def stop_at(step, signum=signal.SIGINT):
+    """A report callback that sends this process ``signum`` right after global step ``step``."""
+    def report(record):
+        if record["kind"] == "step" and record["step"] == step:
+            os.kill(os.getpid(), signum)
+    return report
+
+
+def without_timing(records):
+    return [{k: v for k, v in record.items() if k not in TIMING} for record in records]
+
+
+def read_metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_the_run_directory_holds_config_metrics_summary_and_checkpoints(tmp_path, experiment):
+    config = experiment(train={"epochs": 2})
+    summary = run(config, run_dir=tmp_path)
+    assert parse(tomllib.loads((tmp_path / "config.toml").read_text()),
+                 name="spirals") == config
+    records = read_metrics(tmp_path)
+    assert [(r["kind"], r["epoch"]) for r in records] == [("train", 1), ("eval", 1),
+                                                            ("train", 2), ("eval", 2)]
+    assert records[-1]["step"] == 80 and 0.5 < records[-1]["accuracy"] <= 1
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert summary["status"] == "completed" and summary["epochs"] == 2
+    assert summary["final"]["eval"] == records[-1]
+    assert summary["best"]["accuracy"] == max(r["accuracy"] for r in records[1::2])
+    assert summary["seed"] == 0 and summary["samples_per_s"] > 0 and summary["threads"] >= 1
+    assert {"cpu_path", "version", "wall_seconds"} <= set(summary)
+    assert checkpoint_path(tmp_path, "last").is_file()
+    assert checkpoint_path(tmp_path, "best").is_file()
+
+
+HARD = {  # everything that carries state across steps: dropout, BatchNorm, Adam, a schedule
+    "model": {"dropout": 0.3, "batch_norm": True},
+    "schedule": {"name": "step", "step_size": 1, "gamma": 0.5},
+    "train": {"epochs": 3, "clip_grad_norm": 1.0},
+}
+
+
+@pytest.mark.parametrize("stop_step, signum", [(60, signal.SIGINT), (40, signal.SIGTERM),
+                                               (1, signal.SIGINT)])
+def test_resume_continues_bit_for_bit(tmp_path, experiment, stop_step, signum):
+    """N steps == N/2 steps + resume + N/2 steps: parameters, optimizer state and metrics.
+    Step 60 is mid-epoch; step 40 is the last step of epoch 1."""
+    config = experiment(**HARD)
+    straight = run(config, run_dir=tmp_path / "straight")
+
+    with pytest.raises(RunInterrupted) as stopped:
+        run(config, run_dir=tmp_path / "split", report=stop_at(stop_step, signum))
+    assert stopped.value.exit_code == 128 + signum
+    halfway = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
+    assert halfway["trainer"]["global_step"] == stop_step
+    resumed = run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
+
+    a = checkpoint.load(checkpoint_path(tmp_path / "straight", "last"))
+    b = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
+    for key in a["model"]:
+        np.testing.assert_array_equal(a["model"][key], b["model"][key], err_msg=key)
+    for index, state in a["optimizer"]["state"].items():
+        for name, value in state.items():
+            np.testing.assert_array_equal(value, b["optimizer"]["state"][index][name])
+    assert a["rng"] == b["rng"] and a["scheduler"] == b["scheduler"]
+    assert without_timing(read_metrics(tmp_path / "split")) == \
+        without_timing(read_metrics(tmp_path / "straight"))
+    assert resumed["best"] == straight["best"] and resumed["steps"] == straight["steps"]
+
+
+def test_resume_with_a_different_config_lists_the_changes_and_refuses(tmp_path, experiment):
+    with pytest.raises(RunInterrupted):
+        run(experiment(), run_dir=tmp_path, report=stop_at(10))
+    changed = experiment(train={"epochs": 4}, optim={"lr": 0.02})
+    with pytest.raises(ConfigChanged) as refused:
+        run(changed, run_dir=tmp_path, resume=tmp_path)
+    assert refused.value.changes == ["optim.lr: 0.01 -> 0.02", "train.epochs: 3 -> 4"]
+    summary = run(changed, run_dir=tmp_path, resume=tmp_path, allow_config_change=True)
+    assert summary["epochs"] == 4
+    assert "epochs = 4" in (tmp_path / "config.toml").read_text()
+
+
+def test_a_resumed_run_drops_log_lines_written_after_its_checkpoint(tmp_path, experiment):
+    """A SIGKILL between a log line and the next checkpoint must not duplicate lines."""
+    config = experiment()
+    with pytest.raises(RunInterrupted):
+        run(config, run_dir=tmp_path, report=stop_at(50))
+    with open(tmp_path / "metrics.jsonl", "a") as log:
+        log.write(json.dumps({"kind": "train", "epoch": 2, "note": "lost with the process"}) + "\n")
+    run(config, run_dir=tmp_path, resume=tmp_path)
+    assert [(r["kind"], r["epoch"]) for r in read_metrics(tmp_path)] == [
+        (kind, epoch) for epoch in (1, 2, 3) for kind in ("train", "eval")]
+
+
+def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path,
+                                                                          experiment):
+    """Epoch 1 trains normally; then the schedule raises the lr to 1e6 and the loss explodes."""
+    config = experiment(optim={"name": "sgd", "lr": 0.01},
+                        schedule={"name": "exponential", "gamma": 1e8}, train={"epochs": 3})
+    with pytest.raises(NonFiniteLoss) as stopped:
+        run(config, run_dir=tmp_path)
+    error = stopped.value
+    assert error.step > 40 and np.isfinite(error.last_finite) and not np.isfinite(error.loss)
+    assert f"at step {error.step} (last finite loss: " in str(error)
+    saved = checkpoint.load(checkpoint_path(tmp_path, "last"))
+    assert saved["trainer"]["epoch"] == 1 and saved["trainer"]["global_step"] == 40
+    assert all(np.isfinite(v).all() for v in saved["model"].values())
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_early_stopping_after_patience_evaluations_without_improvement(tmp_path, experiment):
+    summary = run(experiment(optim={"lr": 0.0}, train={"epochs": 10, "patience": 2}),
+                  run_dir=tmp_path)
+    assert summary["status"] == "stopped early" and summary["epochs"] == 3
+    assert "no better eval accuracy in 2 evaluations" in summary["stop_reason"]
+
+
+def test_eval_every_and_the_last_epoch_are_evaluated(tmp_path, experiment):
+    run(experiment(train={"epochs": 5, "eval_every": 2}), run_dir=tmp_path)
+    assert [r["epoch"] for r in read_metrics(tmp_path) if r["kind"] == "eval"] == [2, 4, 5]
+
+
+def test_per_step_schedule_and_report_records(tmp_path, experiment):
+    records = []
+    run(experiment(schedule={"name": "exponential", "gamma": 0.99, "interval": "step"},
+                   train={"epochs": 1}), run_dir=tmp_path, report=records.append)
+    kinds = [r["kind"] for r in records]
+    assert kinds[0] == "start" and kinds.count("step") == 40 and kinds[-2:] == ["train", "eval"]
+    assert records[-2]["lr"] == pytest.approx(0.01 * 0.99**40)
+
+
+def test_linear_regression_recovers_the_generating_weights(tmp_path):
+    summary = run(EXAMPLES / "synthetic" / "linear.toml", run_dir=tmp_path)
+    assert summary["final"]["eval"]["loss"] < 1e-3
+    weights = checkpoint.load(checkpoint_path(tmp_path, "last"))["model"]
+    np.testing.assert_allclose(weights["0.weight"], [[2.0, -3.4]], atol=0.02)
+    np.testing.assert_allclose(weights["0.bias"], [4.2], atol=0.02)
+
+
+def test_evaluate_run_reports_a_confusion_matrix_and_writes_eval_json(tmp_path, experiment):
+    run(experiment(train={"epochs": 2}), run_dir=tmp_path)
+    result = evaluate_run(tmp_path)
+    matrix = np.array(result["confusion_matrix"])
+    assert matrix.shape == (2, 2) and matrix.sum() == 2000
+    assert result["accuracy"] == pytest.approx(np.trace(matrix) / 2000)
+    assert result["checkpoint"].endswith("best.npz") and result["split"] == "test"
+    assert json.loads((tmp_path / "eval.json").read_text()) == result
+    on_train = evaluate_run(checkpoint_path(tmp_path, "last"), split="train")
+    assert on_train["split"] == "train" and on_train["epoch"] == 2
+
+
+def test_missing_data_is_fetched_first_and_the_fetch_is_reported(tmp_path, experiment,
+                                                                 monkeypatch):
+    from dlcore import data
+    from dlcore.train import components
+
+    fetched = []
+
+    def fake_fetch(name, progress):
+        fetched.append(name)
+        progress("download two-spirals", 1, 2)
+
+    monkeypatch.setattr(components, "missing_data", lambda experiment: True)
+    monkeypatch.setattr(data, "fetch_dataset", fake_fetch)
+    records = []
+    run(experiment(train={"epochs": 1}), run_dir=tmp_path, report=records.append)
+    fetches = [r for r in records if r["kind"] == "fetch"]
+    assert fetched == ["two-spirals"]
+    assert "is not on this machine: fetching it" in fetches[0]["description"]
+    assert fetches[1] == {"kind": "fetch", "dataset": "two-spirals",
+                          "description": "download two-spirals", "done": 1, "total": 2}
