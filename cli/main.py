@@ -6,6 +6,7 @@ import dlcore
 from .bench import bench
 from .data import data
 from .info import info
+from .models import models
 from .train import evaluate, train
 
 
@@ -15,7 +16,7 @@ def cli():
     """dlcore's experiment runner: train, evaluate, benchmark."""
 
 
-for command in (train, evaluate, bench, data, info):
+for command in (train, evaluate, bench, data, models, info):
     cli.add_command(command)
 
 

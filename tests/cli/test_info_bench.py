@@ -42,3 +42,10 @@ def test_bench_rejects_bad_options():
     assert runner.invoke(cli, ["bench", "nonesuch"]).exit_code == 2
     assert runner.invoke(cli, ["bench", "--threads", "0"]).exit_code == 2
     assert runner.invoke(cli, ["bench", "--threads", "a,b"]).exit_code == 2
+
+
+def test_models_lists_the_zoo_with_options():
+    result = CliRunner().invoke(cli, ["models"])
+    assert result.exit_code == 0, result.output
+    for name in ("lenet", "mlp", "softmax_regression", "linear_regression"):
+        assert name in result.output
