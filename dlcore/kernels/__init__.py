@@ -49,6 +49,11 @@ KERNELS = (
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
 )
 
+# Idle OpenMP threads sleep instead of spinning: on a busy machine (2 cores shared with a data
+# loader, a browser, CI) spinning threads steal the cores the working ones need, making 2
+# threads 10x slower than 1. Must be set before the extension loads libgomp; users may override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     from . import _c
 except ImportError as exc:  # an unbuilt source tree: say so loudly, keep the reference usable
