@@ -4,9 +4,16 @@
  * panel of op(B) and (MC, KC) block of op(A) is packed into an aligned buffer, edge panels
  * padded with zeros, so the micro-kernel never branches; edge tiles of C go through a small
  * temporary tile so nothing past C's bounds is read or written. A row-major B with few rows
- * of A to serve is read in place instead of packed (the small DL shapes). Threads share the
- * packed B block and split (MC block, NR-panel range) units: a C tile is always computed by
- * the same sequence of operations, so results do not depend on the thread count. */
+ * of A to serve is read in place instead of packed.
+ *
+ * Small and skinny products (the DL shapes: a batch of 64 rows, a 10-way classifier), when
+ * the kernel offers it, skip all that: each tile of C is computed straight from A and B in
+ * place over all of k, its edges masked, and only a transposed B is first copied row-major.
+ *
+ * Threads split C into parts along the MR x NR tile grid and run either path on their part
+ * with their own buffers: a tile is always computed by the same sequence of operations, so
+ * results do not depend on the thread count. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "dl_kernels.h"
@@ -18,6 +25,8 @@
 
 typedef struct {
     dl_sgemm_micro_fn fn;
+    dl_sgemm_tile_fn tile;           /* NULL: small products are packed too */
+    dl_sgemm_pack_rows_fn pack_rows; /* NULL: transposing packs are scalar gathers */
     int64_t mr, nr; /* register tile */
     int64_t kc;     /* a (KC, NR) panel of B stays in L1 while the MC rows of A stream by */
     int64_t mc;     /* the packed (MC, KC) block of A stays in L2 */
@@ -27,19 +36,28 @@ typedef struct {
 enum { TILE_MAX = 16 * 32 }; /* floats in the largest register tile */
 
 static const gemm_kernel_t KERNEL_GENERIC = {
-    dl_sgemm_micro_generic, DL_GEMM_GENERIC_MR, DL_GEMM_GENERIC_NR, 256, 128, 2048};
+    dl_sgemm_micro_generic, NULL, NULL, DL_GEMM_GENERIC_MR, DL_GEMM_GENERIC_NR, 256, 128, 2048};
 #if defined(__x86_64__) || defined(__i386__)
 static const gemm_kernel_t KERNEL_AVX2 = {
-    dl_sgemm_micro_avx2, DL_GEMM_AVX2_MR, DL_GEMM_AVX2_NR, 256, 120, 4096};
+    dl_sgemm_micro_avx2, NULL, NULL, DL_GEMM_AVX2_MR, DL_GEMM_AVX2_NR, 256, 120, 4096};
 static const gemm_kernel_t KERNEL_AVX512 = {
-    dl_sgemm_micro_avx512, DL_GEMM_AVX512_MR, DL_GEMM_AVX512_NR, 256, 192, 4096};
+    dl_sgemm_micro_avx512, dl_sgemm_tile_avx512, dl_sgemm_pack_rows_avx512,
+    DL_GEMM_AVX512_MR, DL_GEMM_AVX512_NR, 256, 192, 4096};
 _Static_assert(DL_GEMM_AVX512_MR * DL_GEMM_AVX512_NR <= TILE_MAX, "tile too large");
 _Static_assert(DL_GEMM_AVX2_MR * DL_GEMM_AVX2_NR <= TILE_MAX, "tile too large");
 #endif
 _Static_assert(DL_GEMM_GENERIC_MR * DL_GEMM_GENERIC_NR <= TILE_MAX, "tile too large");
 
-/* Below this many flops a second thread costs more than it saves. */
-#define PARALLEL_MIN_FLOPS (2.0 * 96 * 96 * 96)
+/* Below this many flops a second thread costs more than it saves (waking a sleeping OpenMP
+ * thread takes from microseconds to tens of them on a VM). */
+#define PARALLEL_MIN_FLOPS (4.0 * 128 * 128 * 128)
+/* Limits of the in-place path (small_enough_in_place). */
+#define IN_PLACE_MAX_K 1024
+#define IN_PLACE_MAX_FLOATS (256 * 1024)
+#define IN_PLACE_MAX_MACS (2 * 128 * 128 * 128)
+#define STACK_BUFFER_FLOATS 4096 /* work buffers up to this size live on the stack */
+/* Up to this k an in-place product is bound by its stores to C (see panel_shift). */
+#define STORE_BOUND_K 32
 
 static const gemm_kernel_t *gemm_kernel(void)
 {
@@ -75,11 +93,26 @@ static int thread_id(void)
 #endif
 }
 
-/* dst: (kc, w) = the transpose of a (rows, kc) strip of x, x(r, p) = x[r*rs + p*cs], with
- * zeros for rows >= `rows`. Packs a row panel of A (w = MR) or a column panel of B (w = NR). */
-static void pack_strip(const float *x, int64_t rs, int64_t cs, int64_t rows, int64_t kc,
-                       int64_t w, float *dst)
+static int thread_count(void) /* in the current parallel region */
 {
+#if DL_OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* dst: (kc, w) = the transpose of a (rows, kc) strip of x, x(r, p) = x[r*rs + p*cs], with
+ * zeros for rows >= `rows`. Packs a row panel of A (w = MR) or a column panel of B (w = NR).
+ * Rows contiguous in memory (cs == 1) go through the kernel's SIMD transpose when it has one:
+ * a scalar strided gather would cost a third of a small product. */
+static void pack_strip(const gemm_kernel_t *kr, const float *x, int64_t rs, int64_t cs,
+                       int64_t rows, int64_t kc, int64_t w, float *dst)
+{
+    if (rs != 1 && cs == 1 && kr->pack_rows) {
+        kr->pack_rows(x, rs, rows, kc, w, dst, w);
+        return;
+    }
     for (int64_t p = 0; p < kc; p++, dst += w) {
         const float *xp = x + p * cs;
         if (rs == 1) /* a contiguous copy the compiler vectorises */
@@ -114,35 +147,31 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
             c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
-/* The NC -> KC -> MC nest, run by each of `nt` threads (an orphaned worksharing loop when
- * called outside a parallel region). Panels q < nfull of each B block are read in place
- * (direct_b), the rest are packed into the shared bbuf; abuf is this thread's A buffer. */
-static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, int direct_b, int nt,
-                         float *bbuf, float *abuf)
+/* The NC -> KC -> MC nest over all of g, by one thread. Panels q < nfull of each B block are
+ * read in place (a row-major B with at most MC rows of A to serve: packing it would not
+ * pay), the rest are packed into bbuf; abuf holds the packed block of A. */
+static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, float *bbuf, float *abuf)
 {
     const int64_t mr = kr->mr, nr = kr->nr;
+    const int direct_b = !g->tb && g->m <= kr->mc;
     const int64_t rs_a = g->ta ? 1 : g->lda, cs_a = g->ta ? g->lda : 1;
     /* op(A)(i, p) = a[i*rs_a + p*cs_a], op(B)(p, j) = b[j*rs_b + p*cs_b] */
     const int64_t rs_b = g->tb ? g->ldb : 1, cs_b = g->tb ? 1 : g->ldb;
-    const int64_t n_ic = ceil_div(g->m, kr->mc);
     for (int64_t jc = 0; jc < g->n; jc += kr->nc) {
         const int64_t nc = min64(kr->nc, g->n - jc), np = ceil_div(nc, nr);
-        const int64_t nfull = direct_b ? nc / nr : 0, jchunks = min64(nt, np);
+        const int64_t nfull = direct_b ? nc / nr : 0;
         for (int64_t pc = 0; pc < g->k; pc += kr->kc) {
             const int64_t kc = min64(kr->kc, g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
-#pragma omp for schedule(static)
             for (int64_t q = nfull; q < np; q++)
-                pack_strip(g->b + (jc + q * nr) * rs_b + pc * cs_b, rs_b, cs_b,
+                pack_strip(kr, g->b + (jc + q * nr) * rs_b + pc * cs_b, rs_b, cs_b,
                            min64(nr, nc - q * nr), kc, nr, bbuf + (q - nfull) * kc * nr);
-#pragma omp for schedule(static)
-            for (int64_t u = 0; u < n_ic * jchunks; u++) {
-                const int64_t ic = (u % n_ic) * kr->mc, mc = min64(kr->mc, g->m - ic);
-                const int64_t chunk = u / n_ic;
+            for (int64_t ic = 0; ic < g->m; ic += kr->mc) {
+                const int64_t mc = min64(kr->mc, g->m - ic);
                 for (int64_t ir = 0; ir < mc; ir += mr)
-                    pack_strip(g->a + (ic + ir) * rs_a + pc * cs_a, rs_a, cs_a,
+                    pack_strip(kr, g->a + (ic + ir) * rs_a + pc * cs_a, rs_a, cs_a,
                                min64(mr, mc - ir), kc, mr, abuf + ir * kc);
-                for (int64_t q = np * chunk / jchunks; q < np * (chunk + 1) / jchunks; q++) {
+                for (int64_t q = 0; q < np; q++) {
                     const float *bp = q < nfull ? g->b + pc * g->ldb + jc + q * nr
                                                 : bbuf + (q - nfull) * kc * nr;
                     const int64_t ldbp = q < nfull ? g->ldb : nr;
@@ -160,6 +189,108 @@ static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, int direct_b,
             }
         }
     }
+}
+
+/* True when packing would cost more than it saves: for a product too small to amortise it,
+ * or one whose C has fewer than NR rows or columns (packing would pad them to NR, and each
+ * element of A or B is reused only that few times). op(A) and op(B) must fit in L2 together,
+ * as every tile reads them from there. */
+static int small_enough_in_place(const gemm_kernel_t *kr, int64_t m, int64_t n, int64_t k)
+{
+    const int narrow = min64(m, n) < kr->nr;
+    return kr->tile && kr->pack_rows && k <= IN_PLACE_MAX_K &&
+           (m + n) * k <= IN_PLACE_MAX_FLOATS && (narrow || m * n * k <= IN_PLACE_MAX_MACS);
+}
+
+/* Columns by which the NR-wide column panels of C are shifted left so that all but the first
+ * start on a 64-byte boundary, when every row of C is misaligned alike and a short k makes
+ * the product bound by its stores to C: a store split across two cache lines costs twice.
+ * Per element the arithmetic does not depend on the panels, so neither do the results. */
+static int64_t panel_shift(const gemm_t *g, const gemm_kernel_t *kr)
+{
+    const int64_t head = (int64_t)((0 - (uintptr_t)g->c) / sizeof(float)) % 16;
+    if (g->k > STORE_BOUND_K || g->ldc % 16 != 0 || head == 0 || head >= g->n) return 0;
+    return kr->nr - head;
+}
+
+/* Tiles u0..u1-1 of C in column-panel-major order (B's panel stays in L1 while the row
+ * blocks of A go by), each from A and b: (k, n) in place, in one call over all of k. */
+static void in_place_tiles(const gemm_t *g, const gemm_kernel_t *kr, const float *b,
+                           int64_t ldb, int64_t shift, int64_t u0, int64_t u1)
+{
+    const int64_t rs_a = g->ta ? 1 : g->lda, cs_a = g->ta ? g->lda : 1;
+    const int64_t mb = ceil_div(g->m, kr->mr);
+    int64_t i = (u0 % mb) * kr->mr, q = u0 / mb;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t j = q * kr->nr > shift ? q * kr->nr - shift : 0;
+        const int64_t cols = min64((q + 1) * kr->nr - shift, g->n) - j;
+        kr->tile(g->k, g->a + i * rs_a, rs_a, cs_a, b + j, ldb, g->alpha, g->beta,
+                 g->c + i * g->ldc + j, g->ldc, min64(kr->mr, g->m - i), cols);
+        if ((i += kr->mr) >= g->m) {
+            i = 0;
+            q++;
+        }
+    }
+}
+
+/* The small-shape path: every tile of C straight from A and B in place, except a transposed
+ * B, which is first packed into bt: (k, n), rows round_up(n, 16) apart (on cache lines). */
+static void gemm_in_place(const gemm_t *g, const gemm_kernel_t *kr, float *bt)
+{
+    const int64_t ldbt = round_up(g->n, 16), shift = panel_shift(g, kr);
+    if (g->tb) kr->pack_rows(g->b, g->ldb, g->n, g->k, g->n, bt, ldbt);
+    in_place_tiles(g, kr, g->tb ? bt : g->b, g->tb ? ldbt : g->ldb, shift, 0,
+                   ceil_div(g->m, kr->mr) * ceil_div(g->n + shift, kr->nr));
+}
+
+/* Floats of the packed B block of gemm_blocked for g or any part of it, in cache lines. */
+static int64_t b_block_floats(const gemm_t *g, const gemm_kernel_t *kr)
+{
+    return round_up(min64(kr->kc, g->k) * round_up(min64(kr->nc, g->n), kr->nr), 16);
+}
+
+/* Floats of work buffer one thread needs for g or any part of it, in whole cache lines. */
+static int64_t buffer_floats(const gemm_t *g, const gemm_kernel_t *kr, int in_place)
+{
+    if (in_place) return g->tb ? g->k * round_up(g->n, 16) : 0;
+    const int64_t a_block = min64(kr->kc, g->k) * round_up(min64(kr->mc, g->m), kr->mr);
+    return b_block_floats(g, kr) + round_up(a_block, 16);
+}
+
+/* Part t of nt of the product: NR-wide column panels of C shared out when there are enough,
+ * else MR-high row blocks. Its tiles keep their places on the whole product's MR x NR grid,
+ * so each is computed exactly as by one thread. */
+static gemm_t gemm_part(const gemm_t *g, const gemm_kernel_t *kr, int64_t t, int64_t nt)
+{
+    gemm_t part = *g;
+    const int64_t panels = ceil_div(g->n, kr->nr), blocks = ceil_div(g->m, kr->mr);
+    if (panels >= nt) {
+        const int64_t j0 = panels * t / nt * kr->nr;
+        part.n = min64(g->n, panels * (t + 1) / nt * kr->nr) - j0;
+        part.b += g->tb ? j0 * g->ldb : j0;
+        part.c += j0;
+    } else {
+        const int64_t i0 = blocks * t / nt * kr->mr;
+        part.m = min64(g->m, blocks * (t + 1) / nt * kr->mr) - i0;
+        part.a += g->ta ? i0 : i0 * g->lda;
+        part.c += i0 * g->ldc;
+    }
+    return part;
+}
+
+/* One thread's part of the product, with its own slice of buf: there is no barrier, as idle
+ * OpenMP threads may sleep and each wake-up costs microseconds. */
+static void gemm_thread(const gemm_t *g, const gemm_kernel_t *kr, int in_place, float *buf,
+                        int64_t per_thread)
+{
+    const int64_t t = thread_id();
+    const gemm_t part = gemm_part(g, kr, t, thread_count());
+    float *mine = buf + t * per_thread;
+    if (part.m <= 0 || part.n <= 0) return;
+    if (in_place)
+        gemm_in_place(&part, kr, mine);
+    else
+        gemm_blocked(&part, kr, mine, mine + b_block_floats(g, kr));
 }
 
 /* op(A): (m, k), op(B): (k, n), C: (m, n) */
@@ -180,25 +311,20 @@ int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
 
     const gemm_kernel_t *kr = gemm_kernel();
     const gemm_t g = {trans_a != 0, trans_b != 0, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc};
-    /* Few rows of A reuse each B panel only a few times: packing B would not pay. */
-    const int direct_b = !g.tb && m <= kr->mc;
-    int nt = dl_num_threads();
-    if (2.0 * m * n * k < PARALLEL_MIN_FLOPS) nt = 1;
-
-    const int64_t kc = min64(kr->kc, k);
-    /* Sizes in whole cache lines (16 floats) keep every thread's A buffer aligned. */
-    const int64_t bcols = direct_b ? kr->nr : round_up(min64(kr->nc, n), kr->nr);
-    const int64_t bsize = round_up(kc * bcols, 16);
-    const int64_t asize = round_up(kc * round_up(min64(kr->mc, m), kr->mr), 16);
-    const size_t bytes = (size_t)(bsize + nt * asize) * sizeof(float);
-    float *buf = aligned_alloc(64, bytes);
+    const int nt = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : dl_num_threads();
+    const int in_place = small_enough_in_place(kr, m, n, k);
+    const int64_t per_thread = buffer_floats(&g, kr, in_place);
+    /* Small buffers live on the stack: a malloc would cost a few percent of a small product. */
+    float small[STACK_BUFFER_FLOATS] __attribute__((aligned(64)));
+    const int on_heap = per_thread * nt > STACK_BUFFER_FLOATS;
+    float *buf = on_heap ? aligned_alloc(64, (size_t)(per_thread * nt) * sizeof(float)) : small;
     if (!buf) return DL_ENOMEM;
     if (nt == 1) {
-        gemm_blocked(&g, kr, direct_b, 1, buf, buf + bsize);
+        gemm_thread(&g, kr, in_place, buf, per_thread);
     } else {
 #pragma omp parallel num_threads(nt)
-        gemm_blocked(&g, kr, direct_b, nt, buf, buf + bsize + thread_id() * asize);
+        gemm_thread(&g, kr, in_place, buf, per_thread);
     }
-    free(buf);
+    if (on_heap) free(buf);
     return DL_OK;
 }

@@ -11,6 +11,21 @@
 typedef void (*dl_sgemm_micro_fn)(int64_t k, const float *a, const float *b, int64_t ldb,
                                   float alpha, float beta, float *c, int64_t ldc);
 
+/* A partial or full tile read in place, for shapes too small to repay packing:
+ * c: (rows, cols) = alpha * op(A)·b + beta * c, rows <= MR, cols <= NR, beta == 0 writes c
+ * without reading it, nothing outside the (rows, cols) tile of c or of b is touched.
+ * op(A)(i, p) = a[i*rs_a + p*cs_a] with rs_a == 1 (a stored Aᵀ) or cs_a == 1 (a stored A);
+ * b: (k, cols), rows ldb apart. */
+typedef void (*dl_sgemm_tile_fn)(int64_t k, const float *a, int64_t rs_a, int64_t cs_a,
+                                 const float *b, int64_t ldb, float alpha, float beta,
+                                 float *c, int64_t ldc, int64_t rows, int64_t cols);
+
+/* dst: (k, w), rows ldd >= w apart, dst[p*ldd + r] = x[r*ldx + p] for r < rows <= w and 0
+ * for rows <= r < w: packs MR rows of a stored A, NR rows of a stored Bᵀ or a slice of a
+ * small Bᵀ, transposing them. */
+typedef void (*dl_sgemm_pack_rows_fn)(const float *x, int64_t ldx, int64_t rows, int64_t k,
+                                      int64_t w, float *dst, int64_t ldd);
+
 #define DL_GEMM_GENERIC_MR 4
 #define DL_GEMM_GENERIC_NR 8
 void dl_sgemm_micro_generic(int64_t k, const float *a, const float *b, int64_t ldb,
@@ -26,6 +41,11 @@ void dl_sgemm_micro_avx2(int64_t k, const float *a, const float *b, int64_t ldb,
 #define DL_GEMM_AVX512_NR 32
 void dl_sgemm_micro_avx512(int64_t k, const float *a, const float *b, int64_t ldb,
                            float alpha, float beta, float *c, int64_t ldc);
+void dl_sgemm_tile_avx512(int64_t k, const float *a, int64_t rs_a, int64_t cs_a,
+                          const float *b, int64_t ldb, float alpha, float beta, float *c,
+                          int64_t ldc, int64_t rows, int64_t cols);
+void dl_sgemm_pack_rows_avx512(const float *x, int64_t ldx, int64_t rows, int64_t k, int64_t w,
+                               float *dst, int64_t ldd);
 #endif
 
 #endif

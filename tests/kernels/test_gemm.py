@@ -16,8 +16,10 @@ pytestmark = pytest.mark.skipif(_c is None, reason="the C kernels are not built"
 
 EPS32 = float(np.finfo(np.float32).eps)
 # Sizes around the register tiles (4x8, 6x16, 8x32) and cache blocks (KC=256, MC=120..192).
+# On AVX-512, products of up to 2·128³ multiply-adds, or with m or n < 32, skip packing and
+# read A and B in place unless k > 1024: both paths are drawn.
 EDGE_SIZES = [1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 33, 47, 63, 65, 97]
-K_SIZES = EDGE_SIZES + [255, 256, 257, 300]
+K_SIZES = EDGE_SIZES + [255, 256, 257, 300, 1025]
 M_SIZES = EDGE_SIZES + [119, 121, 191, 193]
 CPU_PATHS = ["generic", "avx2", "avx512"]
 
@@ -81,7 +83,8 @@ def test_matches_reference(cpu_path, m, n, k, trans_a, trans_b, alpha, beta, see
                              alpha=alpha, beta=beta)
 
 
-@pytest.mark.parametrize("m, n, k", [(3, 4097, 5), (200, 70, 600), (64, 256, 784)])
+@pytest.mark.parametrize("m, n, k", [(3, 4097, 5), (3, 4097, 1030), (200, 70, 600),
+                                     (64, 256, 784)])
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True),
                                               (True, True)])
 def test_beyond_cache_blocks(cpu_path, m, n, k, trans_a, trans_b):
@@ -136,14 +139,36 @@ def test_thread_count_does_not_change_bits(cpu_path, restore_threads, trans_a, t
 
 
 def test_small_and_skinny_shapes_match_across_threads(restore_threads):
-    """The DL shapes (a batch of rows, a 10-way classifier) take the same path on any count."""
+    """The DL shapes (a batch of rows, a 10-way classifier) take the same path on any count;
+    the last two are split between threads by columns and by rows without packing A."""
     rng = np.random.default_rng(5)
-    for m, n, k in [(64, 256, 784), (256, 10, 256), (64, 64, 64)]:
+    for m, n, k in [(64, 256, 784), (256, 10, 256), (64, 64, 64), (24, 1000, 256),
+                    (1000, 24, 256)]:
         a, b, _ = operands(rng, m, n, k, False, True)
         _c.set_num_threads(1)
         one = _c.gemm(a, b, trans_b=True)
         _c.set_num_threads(2)
         np.testing.assert_array_equal(one, _c.gemm(a, b, trans_b=True))
+
+
+@pytest.mark.parametrize("m, n, k, trans_a, trans_b", [(37, 48, 10, False, False),
+                                                       (9, 256, 20, True, True),
+                                                       (20, 64, 300, False, True)])
+def test_result_does_not_depend_on_the_alignment_of_c(cpu_path, m, n, k, trans_a, trans_b):
+    """C at every float offset from a cache line: with a short k the column panels follow C's
+    alignment (to avoid split stores), but each element is computed the same way."""
+    a, b, c = operands(np.random.default_rng(6), m, n, k, trans_a, trans_b)
+    results = []
+    for offset in range(16):
+        buffer = np.full(m * n + 16, np.nan, dtype=np.float32)
+        out = buffer[offset:offset + m * n].reshape(m, n)
+        out[...] = c
+        results.append(_c.gemm(a, b, out, trans_a=trans_a, trans_b=trans_b, beta=-0.5).copy())
+        assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + m * n:]).all()
+    assert_matches_reference(results[0], a, b, c, trans_a=trans_a, trans_b=trans_b,
+                             alpha=1.0, beta=-0.5)
+    for result in results[1:]:
+        np.testing.assert_array_equal(result, results[0])
 
 
 F32 = np.ones((4, 3), np.float32)
