@@ -3,7 +3,9 @@ PyTorch (CPU, NCHW) and the NumPy reference, at 1 and 2 threads.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_conv_pool_xent.py
 
-Each case times forward + backward (cross-entropy: loss + gradient) as one step. The floors
+Each case times forward + backward (cross-entropy: loss + gradient) as one step; PyTorch runs
+the aten kernels directly (as `dl bench` does), without autograd's bookkeeping. The machine is
+shared, so the implementations alternate step by step and each time is the median. The floors
 (issue 3): conv >= 1.0x PyTorch, pooling >= 2x PyTorch, cross-entropy >= 2x NumPy.
 """
 from __future__ import annotations
@@ -31,14 +33,19 @@ POOLS = {"64x6x28x28": (64, 6, 28, 28), "32x64x32x32": (32, 64, 32, 32)}
 XENTS = {"256x10": (256, 10), "4096x1000": (4096, 1000)}
 
 
-def median_time(step, repeats):
-    step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def median_times(steps, repeats):
+    """Median wall time of each step (None skipped), the steps run in turn `repeats` times."""
+    live = [s for s in steps if s is not None]
+    for step in live:
         step()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    times = [[] for _ in live]
+    for _ in range(repeats):
+        for step, ts in zip(live, times):
+            t0 = time.perf_counter()
+            step()
+            ts.append(time.perf_counter() - t0)
+    medians = iter(float(np.median(ts)) for ts in times)
+    return [next(medians) if s is not None else float("nan") for s in steps]
 
 
 def conv_steps(x_shape, w_shape, pad):
@@ -47,35 +54,45 @@ def conv_steps(x_shape, w_shape, pad):
     w = rng.standard_normal(w_shape, dtype=np.float32)
     b = rng.standard_normal(w_shape[0], dtype=np.float32)
     padding = (pad,) * 4
+    dy = np.ones_like(C.conv2d_forward(x, w, b, padding=padding))
 
     def ours():
-        y = C.conv2d_forward(x, w, b, padding=padding)
-        C.conv2d_backward(x, w, np.ones_like(y), padding=padding)
+        C.conv2d_forward(x, w, b, padding=padding)
+        C.conv2d_backward(x, w, dy, padding=padding)
 
     def theirs():
-        xt = torch.from_numpy(x).requires_grad_()
-        wt = torch.from_numpy(w).requires_grad_()
-        bt = torch.from_numpy(b).requires_grad_()
-        F.conv2d(xt, wt, bt, padding=pad).sum().backward()
+        tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, w, b, dy))
+        conv = dict(stride=[1, 1], padding=[pad, pad], dilation=[1, 1], transposed=False,
+                    output_padding=[0, 0], groups=1)
+        torch.ops.aten.convolution(tx, tw, tb, **conv)
+        torch.ops.aten.convolution_backward(tdy, tx, tw, [w_shape[0]], **conv,
+                                            output_mask=[True, True, True])
 
     return ours, theirs, None
 
 
 def pool_steps(shape, kind):
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    dy = np.ones((shape[0], shape[1], shape[2] // 2, shape[3] // 2), np.float32)
+    aten = torch.ops.aten if torch is not None else None
 
     def ours():
         if kind == "max":
-            y, idx = C.max_pool2d_forward(x, 2, 2)
-            C.max_pool2d_backward(np.ones_like(y), idx, x.shape)
+            _, idx = C.max_pool2d_forward(x, 2, 2)
+            C.max_pool2d_backward(dy, idx, x.shape)
         else:
-            y = C.avg_pool2d_forward(x, 2, 2)
-            C.avg_pool2d_backward(np.ones_like(y), x.shape, 2, 2)
+            C.avg_pool2d_forward(x, 2, 2)
+            C.avg_pool2d_backward(dy, x.shape, 2, 2)
 
     def theirs():
-        xt = torch.from_numpy(x).requires_grad_()
-        pool = F.max_pool2d if kind == "max" else F.avg_pool2d
-        pool(xt, 2, 2).sum().backward()
+        tx, tdy = torch.from_numpy(x), torch.from_numpy(dy)
+        if kind == "max":
+            _, idx = aten.max_pool2d_with_indices(tx, [2, 2], [2, 2])
+            aten.max_pool2d_with_indices_backward(tdy, tx, [2, 2], [2, 2], [0, 0], [1, 1],
+                                                  False, idx)
+        else:
+            aten.avg_pool2d(tx, [2, 2], [2, 2])
+            aten.avg_pool2d_backward(tdy, tx, [2, 2], [2, 2], [0, 0], False, True, None)
 
     return ours, theirs, None
 
@@ -115,9 +132,8 @@ def main():
         if torch is not None:
             torch.set_num_threads(threads)
         for name, (ours, theirs, numpy_ref) in cases():
-            t_ours = median_time(ours, args.repeats)
-            t_torch = median_time(theirs, args.repeats) if torch is not None else float("nan")
-            t_np = median_time(numpy_ref, args.repeats) if numpy_ref else float("nan")
+            t_ours, t_torch, t_np = median_times(
+                [ours, theirs if torch is not None else None, numpy_ref], args.repeats)
             print(f"{name:44s} {threads:3d} {1e3 * t_ours:9.3f} {1e3 * t_torch:9.3f} "
                   f"{1e3 * t_np:9.3f} {t_torch / t_ours:7.2f}x {t_np / t_ours:7.2f}x")
 

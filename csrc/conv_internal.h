@@ -6,13 +6,11 @@
 
 #include "dl_kernels.h"
 
-/* Row r of one image's column matrix, row r = (ci*KH + i)*KW + j of channels c0.., OH*OW
- * floats at cols_row. p must have passed dl_conv2d_check. */
-void dl_im2col_row(const dl_conv2d_t *p, const float *x_img, int64_t c0, int64_t r,
-                   float *cols_row);
-/* Accumulates the KH*KW rows of channel ci (rows `ld` floats apart, starting at the image's
- * first row `cols`) into its input plane x_plane: (H, W). */
-void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, int64_t ci,
-                     float *x_plane);
+/* The KH*KW rows of one channel's column matrix, rows ld floats apart from cols (row
+ * i*KW + j, OH*OW floats each), from its input plane x_plane: (H, W). p must have passed
+ * dl_conv2d_check. */
+void dl_im2col_plane(const dl_conv2d_t *p, const float *x_plane, int64_t ld, float *cols);
+/* Adjoint of dl_im2col_plane: accumulates those KH*KW rows into x_plane: (H, W). */
+void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float *x_plane);
 
 #endif

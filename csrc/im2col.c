@@ -2,8 +2,8 @@
  *
  * Column matrix of channels c0..c0+cg-1: (cg*KH*KW, OH*OW), row (ci*KH + i)*KW + j holds
  * x[c0+ci][oy*SH - PT + i*DH][ox*SW - PL + j*DW] (0 in the padding) at column oy*OW + ox.
- * A row is zeroed at once, then the valid run of each output row is copied into it: plain
- * loops, because the runs are short (a few to a few tens of floats) in DL shapes. */
+ * Work goes by channel plane: the valid output ranges of each kernel row and column are found
+ * once, then each output row is one contiguous copy (stride 1) between zeroed margins. */
 #include <string.h>
 
 #include "conv_internal.h"
@@ -58,53 +58,79 @@ int dl_conv2d_check(dl_conv2d_t *p)
 static void valid_range(int64_t n, int64_t size, int64_t stride, int64_t off, int64_t *lo,
                         int64_t *hi)
 {
-    int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
-    int64_t b = size - off <= 0 ? 0 : (size - off - 1) / stride + 1;
+    int64_t a = off >= 0 ? 0 : stride == 1 ? -off : (-off + stride - 1) / stride;
+    int64_t b = size - off <= 0 ? 0 : stride == 1 ? size - off : (size - off - 1) / stride + 1;
     *lo = a < n ? a : n;
     *hi = b < n ? b : n;
     if (*hi < *lo) *hi = *lo;
 }
 
-void dl_im2col_row(const dl_conv2d_t *p, const float *x_img, int64_t c0, int64_t r,
-                   float *cols_row)
+/* dst[0..n) = src[0..n): the runs are short (an output row), so fixed-size block copies the
+ * compiler inlines beat a call to memcpy. */
+static inline void copy_floats(float *restrict dst, const float *restrict src, int64_t n)
 {
-    const int64_t j = r % p->kw, i = (r / p->kw) % p->kh, ci = r / (p->kw * p->kh);
-    const float *plane = x_img + (c0 + ci) * p->h * p->w;
-    const int64_t off_x = j * p->dw - p->pl, off_y = i * p->dh - p->pt;
-    int64_t lo, hi, oy_lo, oy_hi;
-    valid_range(p->ow, p->w, p->sw, off_x, &lo, &hi);
-    valid_range(p->oh, p->h, p->sh, off_y, &oy_lo, &oy_hi);
-    if (lo > 0 || hi < p->ow || oy_lo > 0 || oy_hi < p->oh) /* the row touches padding */
-        memset(cols_row, 0, sizeof(float) * p->oh * p->ow);
-    for (int64_t oy = oy_lo; oy < oy_hi; oy++) {
-        float *restrict dst = cols_row + oy * p->ow;
-        const float *restrict src = plane + (oy * p->sh + off_y) * p->w;
-        if (p->sw == 1)
-            for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox + off_x];
-        else
-            for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * p->sw + off_x];
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) memcpy(dst + k, src + k, 8 * sizeof(float));
+    if (n - k >= 4) {
+        memcpy(dst + k, src + k, 4 * sizeof(float));
+        k += 4;
+    }
+    if (n - k >= 2) {
+        memcpy(dst + k, src + k, 2 * sizeof(float));
+        k += 2;
+    }
+    if (k < n) dst[k] = src[k];
+}
+
+void dl_im2col_plane(const dl_conv2d_t *p, const float *x_plane, int64_t ld, float *cols)
+{
+    const int64_t oh = p->oh, ow = p->ow;
+    for (int64_t i = 0; i < p->kh; i++) {
+        const int64_t off_y = i * p->dh - p->pt;
+        int64_t oy_lo, oy_hi;
+        valid_range(oh, p->h, p->sh, off_y, &oy_lo, &oy_hi);
+        for (int64_t j = 0; j < p->kw; j++) {
+            float *row = cols + (i * p->kw + j) * ld;
+            const int64_t off_x = j * p->dw - p->pl;
+            int64_t lo, hi;
+            valid_range(ow, p->w, p->sw, off_x, &lo, &hi);
+            memset(row, 0, sizeof(float) * oy_lo * ow);
+            for (int64_t oy = oy_lo; oy < oy_hi; oy++) {
+                float *restrict dst = row + oy * ow;
+                const float *restrict src = x_plane + (oy * p->sh + off_y) * p->w + off_x;
+                for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0.0f;
+                if (p->sw == 1)
+                    copy_floats(dst + lo, src + lo, hi - lo);
+                else
+                    for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * p->sw];
+                for (int64_t ox = hi; ox < ow; ox++) dst[ox] = 0.0f;
+            }
+            memset(row + oy_hi * ow, 0, sizeof(float) * (oh - oy_hi) * ow);
+        }
     }
 }
 
-void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, int64_t ci,
-                     float *x_plane)
+void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float *x_plane)
 {
-    for (int64_t i = 0; i < p->kh; i++)
+    for (int64_t i = 0; i < p->kh; i++) {
+        const int64_t off_y = i * p->dh - p->pt;
+        int64_t oy_lo, oy_hi;
+        valid_range(p->oh, p->h, p->sh, off_y, &oy_lo, &oy_hi);
         for (int64_t j = 0; j < p->kw; j++) {
-            const float *row = cols + ((ci * p->kh + i) * p->kw + j) * ld;
-            const int64_t off_x = j * p->dw - p->pl, off_y = i * p->dh - p->pt;
-            int64_t lo, hi, oy_lo, oy_hi;
+            const float *row = cols + (i * p->kw + j) * ld;
+            const int64_t off_x = j * p->dw - p->pl;
+            int64_t lo, hi;
             valid_range(p->ow, p->w, p->sw, off_x, &lo, &hi);
-            valid_range(p->oh, p->h, p->sh, off_y, &oy_lo, &oy_hi);
             for (int64_t oy = oy_lo; oy < oy_hi; oy++) {
                 const float *restrict src = row + oy * p->ow;
-                float *restrict dst = x_plane + (oy * p->sh + off_y) * p->w;
+                float *restrict dst = x_plane + (oy * p->sh + off_y) * p->w + off_x;
                 if (p->sw == 1)
-                    for (int64_t ox = lo; ox < hi; ox++) dst[ox + off_x] += src[ox];
+                    for (int64_t ox = lo; ox < hi; ox++) dst[ox] += src[ox];
                 else
-                    for (int64_t ox = lo; ox < hi; ox++) dst[ox * p->sw + off_x] += src[ox];
+                    for (int64_t ox = lo; ox < hi; ox++) dst[ox * p->sw] += src[ox];
             }
         }
+    }
 }
 
 /* The geometry checked again, and c0..c0+cg-1 a channel range of it. */
@@ -121,10 +147,11 @@ int dl_im2col(const dl_conv2d_t *p, const float *x_img, int64_t c0, int64_t cg, 
 {
     dl_conv2d_t q;
     if (check_channels(p, c0, cg, &q) != DL_OK) return DL_EINVAL;
-    const int64_t rows = cg * q.kh * q.kw, ohw = q.oh * q.ow;
-#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (rows * ohw > 65536)
-    for (int64_t r = 0; r < rows; r++)
-        dl_im2col_row(&q, x_img, c0, r, cols + r * ohw);
+    const int64_t kk = q.kh * q.kw, ohw = q.oh * q.ow;
+#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) \
+    if (cg * kk * ohw > 65536)
+    for (int64_t ci = 0; ci < cg; ci++)
+        dl_im2col_plane(&q, x_img + (c0 + ci) * q.h * q.w, ohw, cols + ci * kk * ohw);
     return DL_OK;
 }
 
@@ -137,6 +164,6 @@ int dl_col2im(const dl_conv2d_t *p, const float *cols, int64_t c0, int64_t cg, f
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) \
     if (cg * q.kh * q.kw * ohw > 65536)
     for (int64_t ci = 0; ci < cg; ci++)
-        dl_col2im_plane(&q, cols, ohw, ci, x_img + (c0 + ci) * q.h * q.w);
+        dl_col2im_plane(&q, cols + ci * q.kh * q.kw * ohw, ohw, x_img + (c0 + ci) * q.h * q.w);
     return DL_OK;
 }

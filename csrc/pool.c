@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "dl_kernels.h"
 
 enum { PARALLEL_MIN_FLOATS = 1 << 15 };
@@ -74,25 +78,189 @@ static inline int beats(float v, float best)
     return v > best || (isnan(v) && !isnan(best));
 }
 
+/* ---- 2x2 stride-2 max pooling, a row of outputs at a time --------------------------------
+ * Forward: rows r0, r1 of x (W apart, flat index base of r0[0]) -> outputs 0..OW-1 of yr, ir.
+ * Backward: dyr, ir -> the same two rows d0, d1 of dx, each 2x2 block written once; returns 1
+ * when every index lies in its own block (else the caller redoes the plane by scattering).
+ * Branch-free selects: the data decide every comparison, so branches would mispredict. */
+typedef void (*maxpool_row_fn)(int64_t w, int64_t ow, const float *r0,
+                               const float *r1, int64_t base, float *yr, int64_t *ir);
+typedef int (*unpool_row_fn)(int64_t w, int64_t ow, const float *dyr,
+                             const int64_t *ir, int64_t base, float *d0, float *d1);
+
+/* cond ? v : 0.0f, and cond ? a : b, without a branch */
+static inline float keep_if(int cond, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits &= -(uint32_t)cond;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static inline float select_f(int cond, float a, float b)
+{
+    return keep_if(cond, a) + keep_if(!cond, b);
+}
+
+/* beats() for the selects: larger, or a NaN over a number (v != v is NaN) */
+static inline int beats_nb(float v, float best)
+{
+    return (v > best) | ((v != v) & (best == best));
+}
+
+static void maxpool_row_2x2_generic(int64_t w, int64_t ow, const float *r0,
+                                    const float *r1, int64_t base, float *yr, int64_t *ir)
+{
+    for (int64_t ox = 0; ox < ow; ox++) {
+        const float cand[3] = {r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+        const int64_t offs[3] = {1, w, w + 1};
+        float best = r0[2 * ox];
+        int64_t off = 0;
+        for (int k = 0; k < 3; k++) {
+            const int m = beats_nb(cand[k], best);
+            best = select_f(m, cand[k], best);
+            off ^= (off ^ offs[k]) & -(int64_t)m;
+        }
+        yr[ox] = best;
+        ir[ox] = base + 2 * ox + off;
+    }
+}
+
+static int unpool_row_2x2_generic(int64_t w, int64_t ow, const float *dyr,
+                                  const int64_t *ir, int64_t base, float *d0, float *d1)
+{
+    int ok = 1;
+    for (int64_t ox = 0; ox < ow; ox++) {
+        const float g = dyr[ox] + 0.0f; /* as 0 + dy in the scatter: -0 becomes +0 */
+        const int64_t rel = ir[ox] - base - 2 * ox;
+        ok &= (rel == 0) | (rel == 1) | (rel == w) | (rel == w + 1);
+        d0[2 * ox] = keep_if(rel == 0, g);
+        d0[2 * ox + 1] = keep_if(rel == 1, g);
+        d1[2 * ox] = keep_if(rel == w, g);
+        d1[2 * ox + 1] = keep_if(rel == w + 1, g);
+    }
+    return ok;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define DL_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+
+/* mask of the lanes where v beats best */
+DL_TARGET_AVX512 static inline __mmask16 beats_avx512(__m512 v, __m512 best)
+{
+    return _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+           (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+}
+
+/* Lane masks for the `rem` (1..16) outputs of a step and the 2*rem inputs of each row. */
+typedef struct { __mmask16 out, in_lo, in_hi; } step_masks_t;
+
+static inline step_masks_t step_masks(int64_t rem)
+{
+    const uint32_t in = rem >= 16 ? 0xFFFFFFFFu : (1u << (2 * rem)) - 1u;
+    step_masks_t m = {(__mmask16)(rem >= 16 ? 0xFFFFu : (1u << rem) - 1u), (__mmask16)in,
+                      (__mmask16)(in >> 16)};
+    return m;
+}
+
+/* Sixteen outputs a step (the last one masked): permutes split the even and odd columns. */
+DL_TARGET_AVX512 static void maxpool_row_2x2_avx512(int64_t w, int64_t ow,
+                                                    const float *r0, const float *r1,
+                                                    int64_t base, float *yr, int64_t *ir)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i offs[3] = {_mm512_set1_epi64(1), _mm512_set1_epi64(w),
+                             _mm512_set1_epi64(w + 1)};
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+        const step_masks_t s = step_masks(ow - ox);
+        const __m512 l0 = _mm512_maskz_loadu_ps(s.in_lo, r0 + 2 * ox);
+        const __m512 h0 = _mm512_maskz_loadu_ps(s.in_hi, r0 + 2 * ox + 16);
+        const __m512 l1 = _mm512_maskz_loadu_ps(s.in_lo, r1 + 2 * ox);
+        const __m512 h1 = _mm512_maskz_loadu_ps(s.in_hi, r1 + 2 * ox + 16);
+        const __m512 cand[3] = {_mm512_permutex2var_ps(l0, odd, h0),
+                                _mm512_permutex2var_ps(l1, even, h1),
+                                _mm512_permutex2var_ps(l1, odd, h1)};
+        __m512 best = _mm512_permutex2var_ps(l0, even, h0);
+        __m512i off_lo = _mm512_setzero_si512(), off_hi = _mm512_setzero_si512();
+        for (int k = 0; k < 3; k++) {
+            const __mmask16 m = beats_avx512(cand[k], best);
+            best = _mm512_mask_blend_ps(m, best, cand[k]);
+            off_lo = _mm512_mask_blend_epi64((__mmask8)m, off_lo, offs[k]);
+            off_hi = _mm512_mask_blend_epi64((__mmask8)(m >> 8), off_hi, offs[k]);
+        }
+        const __m512i at = _mm512_add_epi64(_mm512_set1_epi64(base + 2 * ox), lane2);
+        const __m512i at_hi = _mm512_add_epi64(at, _mm512_set1_epi64(16));
+        _mm512_mask_storeu_ps(yr + ox, s.out, best);
+        _mm512_mask_storeu_epi64(ir + ox, (__mmask8)s.out, _mm512_add_epi64(at, off_lo));
+        _mm512_mask_storeu_epi64(ir + ox + 8, (__mmask8)(s.out >> 8),
+                                 _mm512_add_epi64(at_hi, off_hi));
+    }
+}
+
+/* Sixteen outputs a step (the last one masked): dy masked per block cell, interleaved. */
+DL_TARGET_AVX512 static int unpool_row_2x2_avx512(int64_t w, int64_t ow,
+                                                  const float *dyr, const int64_t *ir,
+                                                  int64_t base, float *d0, float *d1)
+{
+    const __m512i lo_half = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
+                                              7, 23);
+    const __m512i hi_half = _mm512_add_epi32(lo_half, _mm512_set1_epi32(8));
+    const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i cell[4] = {_mm512_setzero_si512(), _mm512_set1_epi64(1),
+                             _mm512_set1_epi64(w), _mm512_set1_epi64(w + 1)};
+    __mmask16 ok = 0xFFFF;
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+        const step_masks_t s = step_masks(ow - ox);
+        const __m512 g = _mm512_add_ps(_mm512_maskz_loadu_ps(s.out, dyr + ox),
+                                       _mm512_setzero_ps()); /* -0 becomes +0 */
+        const __m512i at = _mm512_add_epi64(_mm512_set1_epi64(base + 2 * ox), lane2);
+        const __m512i at_hi = _mm512_add_epi64(at, _mm512_set1_epi64(16));
+        const __m512i rel_lo = _mm512_sub_epi64(
+            _mm512_maskz_loadu_epi64((__mmask8)s.out, ir + ox), at);
+        const __m512i rel_hi = _mm512_sub_epi64(
+            _mm512_maskz_loadu_epi64((__mmask8)(s.out >> 8), ir + ox + 8), at_hi);
+        __m512 part[4];
+        __mmask16 hit = (__mmask16)~s.out;
+        for (int k = 0; k < 4; k++) {
+            const __mmask16 m = (__mmask16)(_mm512_cmpeq_epi64_mask(rel_lo, cell[k]) |
+                                            (_mm512_cmpeq_epi64_mask(rel_hi, cell[k]) << 8));
+            part[k] = _mm512_maskz_mov_ps(m, g);
+            hit |= m;
+        }
+        ok &= hit;
+        _mm512_mask_storeu_ps(d0 + 2 * ox, s.in_lo,
+                              _mm512_permutex2var_ps(part[0], lo_half, part[1]));
+        _mm512_mask_storeu_ps(d0 + 2 * ox + 16, s.in_hi,
+                              _mm512_permutex2var_ps(part[0], hi_half, part[1]));
+        _mm512_mask_storeu_ps(d1 + 2 * ox, s.in_lo,
+                              _mm512_permutex2var_ps(part[2], lo_half, part[3]));
+        _mm512_mask_storeu_ps(d1 + 2 * ox + 16, s.in_hi,
+                              _mm512_permutex2var_ps(part[2], hi_half, part[3]));
+    }
+    return ok == 0xFFFF;
+}
+#endif
+
+/* The 2x2 row kernels for the dispatch path in use (AVX2 runs the generic ones). */
+static void pool_2x2_kernels(maxpool_row_fn *fwd, unpool_row_fn *bwd)
+{
+    *fwd = maxpool_row_2x2_generic;
+    *bwd = unpool_row_2x2_generic;
+#if defined(__x86_64__) || defined(__i386__)
+    if (dl_cpu_path() == DL_CPU_AVX512) {
+        *fwd = maxpool_row_2x2_avx512;
+        *bwd = unpool_row_2x2_avx512;
+    }
+#endif
+}
+
 /* One plane, x: (H, W) -> y, idx: (OH, OW); ties go to the first max in row-major order. */
 static void maxpool_plane(const dl_pool2d_t *p, const float *x, float *y, int64_t *idx)
 {
-    if (is_2x2_stride_2(p)) {
-        for (int64_t oy = 0; oy < p->oh; oy++) {
-            const float *r0 = x + 2 * oy * p->w, *r1 = r0 + p->w;
-            for (int64_t ox = 0; ox < p->ow; ox++) {
-                const int64_t at0 = 2 * oy * p->w + 2 * ox;
-                float best = r0[2 * ox];
-                int64_t at = at0;
-                if (beats(r0[2 * ox + 1], best)) { best = r0[2 * ox + 1]; at = at0 + 1; }
-                if (beats(r1[2 * ox], best)) { best = r1[2 * ox]; at = at0 + p->w; }
-                if (beats(r1[2 * ox + 1], best)) { best = r1[2 * ox + 1]; at = at0 + p->w + 1; }
-                y[oy * p->ow + ox] = best;
-                idx[oy * p->ow + ox] = at;
-            }
-        }
-        return;
-    }
     for (int64_t oy = 0; oy < p->oh; oy++)
         for (int64_t ox = 0; ox < p->ow; ox++) {
             int64_t y0, y1, x0, x1;
@@ -118,11 +286,52 @@ int dl_maxpool2d_forward(const dl_pool2d_t *p_in, const float *x, float *y, int6
     dl_pool2d_t p = *p_in;
     if (dl_pool2d_check(&p) != DL_OK) return DL_EINVAL;
     const int64_t planes = p.n * p.c, hw = p.h * p.w, ohw = p.oh * p.ow;
+    const int fast = is_2x2_stride_2(&p);
+    maxpool_row_fn row_2x2;
+    unpool_row_fn unused;
+    pool_2x2_kernels(&row_2x2, &unused);
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) \
     if (planes * hw > PARALLEL_MIN_FLOATS)
-    for (int64_t t = 0; t < planes; t++)
-        maxpool_plane(&p, x + t * hw, y + t * ohw, idx + t * ohw);
+    for (int64_t t = 0; t < planes; t++) {
+        if (fast)
+            for (int64_t oy = 0; oy < p.oh; oy++)
+                row_2x2(p.w, p.ow, x + (t * p.h + 2 * oy) * p.w,
+                        x + (t * p.h + 2 * oy + 1) * p.w, 2 * oy * p.w, y + t * ohw + oy * p.ow,
+                        idx + t * ohw + oy * p.ow);
+        else
+            maxpool_plane(&p, x + t * hw, y + t * ohw, idx + t * ohw);
+    }
     return DL_OK;
+}
+
+/* One plane, dy, idx: (OH, OW) -> dx: (H, W), overwritten. Indices in their own 2x2 blocks
+ * (a 2x2 stride-2 pool) write each block once; otherwise the plane is zeroed and scattered
+ * into. Returns 1 for an index outside [0, H*W), which is skipped. */
+static int maxpool_plane_backward(const dl_pool2d_t *p, unpool_row_fn row_2x2, const float *dy,
+                                  const int64_t *idx, float *dx)
+{
+    const int64_t w = p->w, hw = p->h * p->w, ohw = p->oh * p->ow;
+    if (2 * p->oh <= p->h && 2 * p->ow <= w) {
+        int ok = 1;
+        for (int64_t oy = 0; oy < p->oh; oy++) {
+            float *d0 = dx + 2 * oy * w, *d1 = d0 + w;
+            ok &= row_2x2(w, p->ow, dy + oy * p->ow, idx + oy * p->ow, 2 * oy * w, d0, d1);
+            for (int64_t x = 2 * p->ow; x < w; x++) d0[x] = d1[x] = 0.0f;
+        }
+        if (ok) {
+            memset(dx + 2 * p->oh * w, 0, sizeof(float) * (hw - 2 * p->oh * w));
+            return 0;
+        }
+    }
+    int bad = 0;
+    memset(dx, 0, sizeof(float) * hw);
+    for (int64_t o = 0; o < ohw; o++) {
+        if (idx[o] < 0 || idx[o] >= hw)
+            bad = 1;
+        else
+            dx[idx[o]] += dy[o];
+    }
+    return bad;
 }
 
 /* dy, idx: (N, C, OH, OW) -> dx: (N, C, H, W) */
@@ -132,20 +341,15 @@ int dl_maxpool2d_backward(const dl_pool2d_t *p, const float *dy, const int64_t *
         !sizes_fit(p))
         return DL_EINVAL;
     const int64_t planes = p->n * p->c, hw = p->h * p->w, ohw = p->oh * p->ow;
+    maxpool_row_fn unused;
+    unpool_row_fn row_2x2;
+    pool_2x2_kernels(&unused, &row_2x2);
     int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) reduction(| : bad) \
-    if (planes * ohw > PARALLEL_MIN_FLOATS)
-    for (int64_t t = 0; t < planes * ohw; t++)
-        bad |= idx[t] < 0 || idx[t] >= hw;
-    if (bad) return DL_EINVAL;
-#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) \
     if (planes * hw > PARALLEL_MIN_FLOATS)
-    for (int64_t t = 0; t < planes; t++) {
-        float *plane = dx + t * hw;
-        memset(plane, 0, sizeof(float) * hw);
-        for (int64_t o = 0; o < ohw; o++) plane[idx[t * ohw + o]] += dy[t * ohw + o];
-    }
-    return DL_OK;
+    for (int64_t t = 0; t < planes; t++)
+        bad |= maxpool_plane_backward(p, row_2x2, dy + t * ohw, idx + t * ohw, dx + t * hw);
+    return bad ? DL_EINVAL : DL_OK;
 }
 
 /* One plane, x: (H, W) -> y: (OH, OW) */

@@ -96,20 +96,28 @@ def test_conv2d_backward_computes_only_the_gradients_asked_for(need):
             assert got is None
 
 
-# Many images (chunks of the batch), a 1x1 pointwise conv, a ResNet-like 3x3 conv.
-LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1),
-         ((9, 8, 6, 5), (12, 4, 1, 1), (0, 0, 0, 0), 2),
-         ((3, 16, 16, 16), (16, 16, 3, 3), (1, 1, 1, 1), 1)]
+# Many images (chunks of the batch; dW by dot tiles), a 1x1 pointwise conv, a ResNet-like 3x3
+# conv; >= 32 channels per group at stride 1 take the shifted-view forward and dX, with dW by
+# GEMM when OC/g * C/g*KH*KW > 4096 (dilation, asymmetric padding, groups, one image); and a
+# strided conv with GEMM dW over im2col columns.
+LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
+         ((9, 8, 6, 5), (12, 4, 1, 1), (0, 0, 0, 0), 2, 1, 1),
+         ((3, 16, 16, 16), (16, 16, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((2, 32, 7, 6), (40, 32, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((1, 32, 9, 7), (8, 32, 3, 2), (2, 1, 1, 0), 1, 1, 2),
+         ((3, 64, 5, 6), (10, 32, 2, 3), (0, 1, 2, 0), 2, 1, 1),
+         ((2, 32, 7, 7), (20, 32, 3, 3), (1, 0, 1, 0), 1, 2, 1)]
 
 
-@pytest.mark.parametrize("x_shape, w_shape, padding, groups", LARGE)
+@pytest.mark.parametrize("x_shape, w_shape, padding, groups, stride, dilation", LARGE)
 def test_one_and_two_threads_give_bit_identical_results(threads, cpu_path, x_shape, w_shape,
-                                                        padding, groups):
+                                                        padding, groups, stride, dilation):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal(w_shape, dtype=np.float32)
     b = rng.standard_normal(w_shape[0], dtype=np.float32)
-    kw = dict(padding=padding, groups=groups)
+    kw = dict(padding=padding, groups=groups, stride=(stride, stride),
+              dilation=(dilation, dilation))
     results = []
     for n in (1, 2):
         threads(n)

@@ -1,18 +1,28 @@
 """C max / average / global-average pooling against the NumPy reference: drawn geometries
 (sizes 1 and primes, non-square windows, stride > window, padding up to half the window),
-PyTorch's argmax convention, the notes' worked example, 1 vs 2 threads bit-identical.
+PyTorch's argmax convention, the notes' worked example, 1 vs 2 threads bit-identical, and the
+vectorised 2x2 stride-2 max pool (ties, NaN, row tails) on every CPU path.
 
 Tolerances: max pooling and its indices are exact; averages are float32 sums of at most a few
 dozen terms, compared to the float64 reference at rtol = atol = 1e-5."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("dlcore.kernels._c")
 from dlcore.kernels import _c as C                                    # noqa: E402
 from dlcore.kernels import reference as R                             # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)
+PATHS = [p for p in ("generic", "avx2", "avx512") if C.set_cpu_path(p) == p]
+
+
+@pytest.fixture(params=PATHS)
+def cpu_path(request):
+    best = C.cpu_path()
+    C.set_cpu_path(request.param)
+    yield request.param
+    C.set_cpu_path(best)
 
 windows = st.fixed_dictionaries({
     "n": st.sampled_from([1, 2]), "c": st.sampled_from([1, 3]),
@@ -33,9 +43,10 @@ def pool_case(g, seed):
     return x, (g["kh"], g["kw"]), (g["sh"], g["sw"]), (g["ph"], g["pw"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None,          # the path fixture holds for all examples
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(windows, st.integers(0, 2**32 - 1))
-def test_max_pool_values_indices_and_gradient_match_the_reference(g, seed):
+def test_max_pool_values_indices_and_gradient_match_the_reference(cpu_path, g, seed):
     case = pool_case(g, seed)
     if case is None:
         return
@@ -65,6 +76,34 @@ def test_avg_pool_and_gradient_match_the_reference(g, count_include_pad, seed):
         C.avg_pool2d_backward(dy, x.shape, k, s, p, count_include_pad),
         R.avg_pool2d_backward(dy.astype(np.float64), x.shape, k, s, p, count_include_pad),
         **TOL)
+
+
+@pytest.mark.parametrize("h, w", [(2, 2), (5, 9), (28, 28), (7, 37), (4, 66)])
+def test_2x2_max_pool_with_ties_and_nans_matches_the_reference(cpu_path, h, w):
+    """Widths around the 16-output vector step; odd sizes leave a row / column no window
+    covers; ties go to the first cell, a NaN wins over numbers (numpy.argmax)."""
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.integers(-2, 3, (2, 3, h, w)).astype(np.float32)       # many ties
+    x[rng.random(x.shape) < 0.05] = np.nan
+    y, idx = C.max_pool2d_forward(x, 2, 2)
+    y_ref, idx_ref = R.max_pool2d_forward(x, 2, 2, 0)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    dy = rng.standard_normal(y.shape, dtype=np.float32)
+    np.testing.assert_array_equal(C.max_pool2d_backward(dy, idx, x.shape),
+                                  R.max_pool2d_backward(dy.astype(np.float64), idx, x.shape))
+
+
+def test_max_pool_backward_scatters_indices_from_other_windows(cpu_path):
+    """Indices outside their own 2x2 block (any plane position is legal) are summed."""
+    dy = np.ones((1, 1, 2, 2), np.float32)
+    idx = np.array([[[[0, 0], [15, 5]]]], np.int64)
+    dx = C.max_pool2d_backward(dy, idx, (1, 1, 4, 4))
+    want = np.zeros(16, np.float32)
+    want[[0, 15, 5]] = [2, 1, 1]
+    np.testing.assert_array_equal(dx.reshape(-1), want)
+    with pytest.raises(ValueError, match="outside"):
+        C.max_pool2d_backward(dy, idx + 16, (1, 1, 4, 4))
 
 
 def test_worked_example_from_the_notes():
