@@ -23,6 +23,17 @@
 #include <omp.h>
 #endif
 
+/* Called from inside a parallel region (e.g. a caller threading over images), run serially:
+ * a nested team would have one thread and leave the other threads' tiles undone. */
+static int in_parallel(void)
+{
+#if DL_OPENMP
+    return omp_in_parallel();
+#else
+    return 0;
+#endif
+}
+
 typedef struct {
     dl_sgemm_micro_fn fn;
     dl_sgemm_tile_fn tile;           /* NULL: small products are packed too */
@@ -311,7 +322,7 @@ int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
 
     const gemm_kernel_t *kr = gemm_kernel();
     const gemm_t g = {trans_a != 0, trans_b != 0, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc};
-    const int nt = 2.0 * m * n * k < PARALLEL_MIN_FLOPS ? 1 : dl_num_threads();
+    const int nt = 2.0 * m * n * k < PARALLEL_MIN_FLOPS || in_parallel() ? 1 : dl_num_threads();
     const int in_place = small_enough_in_place(kr, m, n, k);
     const int64_t per_thread = buffer_floats(&g, kr, in_place);
     /* Small buffers live on the stack: a malloc would cost a few percent of a small product. */
