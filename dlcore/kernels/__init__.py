@@ -96,12 +96,15 @@ class use_backend:
         return False
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _dispatcher(name):
     reference_kernel = getattr(reference, name)
 
     def call(*args, **kwargs):
         # The C kernels are float32 only; float64 (gradient checks) runs on the reference.
-        if args and getattr(args[0], "dtype", None) == np.float64:
+        if args and getattr(args[0], "dtype", None) is _FLOAT64:
             return reference_kernel(*args, **kwargs)
         return getattr(_backend, name)(*args, **kwargs)
     call.__name__ = call.__qualname__ = name
