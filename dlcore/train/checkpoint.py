@@ -25,6 +25,8 @@ FORMAT = "dlcore-checkpoint"
 VERSION = 1
 _META = "meta.json"
 _ARRAY = "__array__"
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 class CheckpointError(ValueError):
@@ -91,11 +93,14 @@ def load(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    with open(path, "rb") as file:   # else NumPy's own message suggests unpickling the file
+        head = file.read(len(_NPY_MAGIC))
+    if head.startswith(_NPY_MAGIC):
+        raise CheckpointError(f"{path} is a single .npy array, not a dlcore checkpoint")
+    if not head.startswith(_ZIP_MAGIC):
+        raise CheckpointError(f"{path} is not a readable dlcore checkpoint (not a .npz file)")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path} is a single .npy array, not a dlcore checkpoint")
-        with archive:
+        with np.load(path, allow_pickle=False) as archive:
             if _META not in archive.files:
                 raise CheckpointError(f"{path} is a .npz file but not a dlcore checkpoint "
                                       f"(it has no {_META})")
