@@ -292,10 +292,9 @@ static gemm_t gemm_part(const gemm_t *g, const gemm_kernel_t *kr, int64_t t, int
 /* One thread's part of the product, with its own slice of buf: there is no barrier, as idle
  * OpenMP threads may sleep and each wake-up costs microseconds. */
 static void gemm_thread(const gemm_t *g, const gemm_kernel_t *kr, int in_place, float *buf,
-                        int64_t per_thread)
+                        int64_t per_thread, int t, int nt)
 {
-    const int64_t t = thread_id();
-    const gemm_t part = gemm_part(g, kr, t, thread_count());
+    const gemm_t part = gemm_part(g, kr, t, nt);
     float *mine = buf + t * per_thread;
     if (part.m <= 0 || part.n <= 0) return;
     if (in_place)
@@ -330,11 +329,11 @@ int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     const int on_heap = per_thread * nt > STACK_BUFFER_FLOATS;
     float *buf = on_heap ? aligned_alloc(64, (size_t)(per_thread * nt) * sizeof(float)) : small;
     if (!buf) return DL_ENOMEM;
-    if (nt == 1) {
-        gemm_thread(&g, kr, in_place, buf, per_thread);
+    if (nt == 1) { /* also inside a caller's parallel region: its team is not ours */
+        gemm_thread(&g, kr, in_place, buf, per_thread, 0, 1);
     } else {
 #pragma omp parallel num_threads(nt)
-        gemm_thread(&g, kr, in_place, buf, per_thread);
+        gemm_thread(&g, kr, in_place, buf, per_thread, thread_id(), thread_count());
     }
     if (on_heap) free(buf);
     return DL_OK;

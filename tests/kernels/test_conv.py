@@ -96,13 +96,17 @@ def test_conv2d_backward_computes_only_the_gradients_asked_for(need):
             assert got is None
 
 
-# Many images (chunks of the batch; dW by dot tiles), a 1x1 pointwise conv, a ResNet-like 3x3
-# conv; >= 32 channels per group at stride 1 take the shifted-view forward and dX, with dW by
-# GEMM when OC/g * C/g*KH*KW > 4096 (dilation, asymmetric padding, groups, one image); and a
-# strided conv with GEMM dW over im2col columns.
+# Fewer than 32 channels per group at stride 1 take the direct convolution: LeNet's conv1 (more
+# images than a dW chunk, blocks of 6 output planes) and conv2 (blocks of 6 for dX), and with
+# groups, dilation and asymmetric padding (blocks of 6 forward, of 3 for dX). A 1x1 pointwise conv, a strided ResNet-like 3x3
+# conv (im2col columns, dot-tile dW); >= 32 channels per group at stride 1 take the shifted-view
+# forward and dX, with dW by GEMM when OC/g * C/g*KH*KW > 4096 (dilation, asymmetric padding,
+# groups, one image); and a strided conv with GEMM dW over im2col columns.
 LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
+         ((21, 6, 14, 14), (16, 6, 5, 5), (0, 0, 0, 0), 1, 1, 1),
+         ((40, 6, 12, 11), (12, 3, 3, 2), (1, 2, 0, 1), 2, 1, 2),
          ((9, 8, 6, 5), (12, 4, 1, 1), (0, 0, 0, 0), 2, 1, 1),
-         ((3, 16, 16, 16), (16, 16, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((3, 16, 16, 16), (16, 16, 3, 3), (1, 1, 1, 1), 1, 2, 1),
          ((2, 32, 7, 6), (40, 32, 3, 3), (1, 1, 1, 1), 1, 1, 1),
          ((1, 32, 9, 7), (8, 32, 3, 2), (2, 1, 1, 0), 1, 1, 2),
          ((3, 64, 5, 6), (10, 32, 2, 3), (0, 1, 2, 0), 2, 1, 1),
