@@ -1,8 +1,13 @@
-/* conv_internal.h: the pieces of im2col.c that conv.c drives over a chunk of images. */
+/* conv_internal.h: what conv.c (dispatch, im2col + GEMM), conv_shifted.c (tap GEMMs over
+ * shifted views) and conv_direct.c (direct convolution over those views) share: the pieces of
+ * im2col.c, the layer's derived sizes, plane helpers, the dot tiles of a small dW, and each
+ * algorithm's passes. */
 #ifndef DL_CONV_INTERNAL_H
 #define DL_CONV_INTERNAL_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "dl_kernels.h"
 
@@ -12,5 +17,121 @@
 void dl_im2col_plane(const dl_conv2d_t *p, const float *x_plane, int64_t ld, float *cols);
 /* Adjoint of dl_im2col_plane: accumulates those KH*KW rows into x_plane: (H, W). */
 void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float *x_plane);
+
+/* Below this many floats of work a parallel region costs more than it saves. */
+enum { PARALLEL_MIN_FLOATS = 1 << 15 };
+
+/* A checked layer's derived sizes and algorithm (conv.c's conv_dims) */
+typedef struct {
+    int64_t cg, ocg;   /* channels and output channels per group */
+    int64_t kdim;      /* cg*KH*KW: rows of the column matrix, columns of a weight group */
+    int64_t hw, ohw;   /* input and output plane sizes */
+    int64_t chunk;     /* images per chunk */
+    int pointwise;     /* 1x1, stride 1, no padding: x's planes are the columns */
+    int shifted;       /* forward and dX by shifted views of padded planes (conv_shifted.c) */
+    int direct;        /* forward and dX by direct convolution over those views (conv_direct.c) */
+} conv_dims_t;
+
+/* GCC vectors of 4, 8, 16 floats: the generic, AVX2 and AVX-512 register widths */
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x16 __attribute__((vector_size(64)));
+
+/* n floats, 64-byte aligned (NULL when out of memory) */
+static inline float *alloc_floats(int64_t n)
+{
+    size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* dst: (ld_plane) = zeros with src: (h, w) at row top, column left of rows wp floats apart
+ * (top + h rows of wp fit in ld_plane) */
+static inline void embed_plane(int64_t h, int64_t w, const float *src, int64_t wp,
+                               int64_t ld_plane, int64_t top, int64_t left, float *dst)
+{
+    memset(dst, 0, sizeof(float) * ld_plane);
+    for (int64_t r = 0; r < h; r++)
+        memcpy(dst + (top + r) * wp + left, src + r * w, sizeof(float) * w);
+}
+
+/* dst: (h, w) = the first w columns of the h rows of src, ld_row floats apart, plus b */
+static inline void extract_plane(int64_t h, int64_t w, const float *src, int64_t ld_row,
+                                 float b, float *dst)
+{
+    for (int64_t r = 0; r < h; r++) {
+        const float *restrict s = src + r * ld_row;
+        float *restrict o = dst + r * w;
+        for (int64_t k = 0; k < w; k++) o[k] = s[k] + b;
+    }
+}
+
+/* Padded planes (planes, hp, wp) plus the slack the last tap's view reaches past them. */
+static inline float *alloc_padded(int64_t planes, int64_t hp, int64_t wp, int64_t slack)
+{
+    float *buf = alloc_floats(planes * hp * wp + slack);
+    if (buf) memset(buf + planes * hp * wp, 0, sizeof(float) * slack);
+    return buf;
+}
+
+/* ---- Dot tiles for a small dW (conv.c; see there) ---------------------------------------- */
+enum { DOT_TILE = 4, DOT_MAX_OUTPUTS = 4096, DOT_MAX_LANES = 16 };
+
+/* The k floats of a row and of each of the nseg - 1 segments after it, a_step (b_step)
+ * floats apart: one dot product over separate pieces, e.g. one per image. */
+typedef struct {
+    int64_t k, nseg, a_step, b_step;
+} dot_span_t;
+
+/* A tile's running sums: lane-wise vectors, and the products past each segment's last whole
+ * vector (in order); a dot is tail + its lanes in order (dot_total). */
+typedef struct {
+    float lanes[DOT_TILE][DOT_TILE][DOT_MAX_LANES];
+    float tail[DOT_TILE][DOT_TILE];
+} dot_sums_t;
+
+typedef void (*dot_tile_fn)(dot_span_t sp, const float *const a[DOT_TILE],
+                            const float *const b[DOT_TILE], dot_sums_t *sums);
+
+typedef struct {
+    dot_tile_fn tile;
+    int lanes;
+} dot_kernel_t;
+
+/* The tile kernel of the run-time CPU path and its vector width */
+dot_kernel_t dl_conv_dot_kernel(void);
+
+/* Tile t of c: (m, n) in the order dot_gemm_nt and dl_conv_dw_direct share: down a column of tiles
+ * first. Its rows of a (of c) and of b: lda apart, and at b_rows[j] or else j*ldb. Edge tiles
+ * repeat the last row. */
+void dl_conv_dot_tile_rows(int64_t m, int64_t n, int64_t t, const float *a, int64_t lda,
+                           const float *b, int64_t ldb, const int64_t *b_rows,
+                           const float *ra[DOT_TILE], const float *rb[DOT_TILE]);
+/* The valid part of tile t of c: (m, n), rows ldc apart, from its sums; added to c's old
+ * values when `accumulate`. */
+void dl_conv_dot_tile_store(int64_t m, int64_t n, int64_t t, const dot_sums_t *sums,
+                            int lanes, int accumulate, float *c, int64_t ldc);
+
+/* The tiles of c: (m, n) */
+static inline int64_t dot_tiles(int64_t m, int64_t n)
+{
+    return (m + DOT_TILE - 1) / DOT_TILE * ((n + DOT_TILE - 1) / DOT_TILE);
+}
+
+/* ---- The passes of each algorithm; p has passed dl_conv2d_check, d = its sizes ---------- */
+/* conv_shifted.c: y: (N, OC, OH, OW) from x: (N, C, H, W), w, bias (or NULL) */
+int dl_conv_forward_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                            const float *w, const float *bias, float *y);
+/* conv_shifted.c: dx: (N, C, H, W) from w and dy: (N, OC, OH, OW), overwritten */
+int dl_conv_dx_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
+                       const float *dy, float *dx);
+/* conv_direct.c: as dl_conv_forward_shifted, for few channels per group */
+int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                           const float *w, const float *bias, float *y);
+/* conv_direct.c: as dl_conv_dx_shifted, for few channels per group */
+int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
+                      const float *dy, float *dx);
+/* conv_direct.c: dw: (OC, C/groups, KH, KW), overwritten, when OC/g * kdim <= DOT_MAX_OUTPUTS */
+int dl_conv_dw_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                      const float *dy, float *dw);
 
 #endif
