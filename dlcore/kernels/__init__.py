@@ -49,10 +49,13 @@ KERNELS = (
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
 )
 
-# Idle OpenMP threads sleep instead of spinning: on a busy machine (2 cores shared with a data
-# loader, a browser, CI) spinning threads steal the cores the working ones need, making 2
-# threads 10x slower than 1. Must be set before the extension loads libgomp; users may override.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):
+# long enough to bridge the gaps between the kernels of one training step (sleeping outright
+# made 2 threads slower than 1 on small products), short enough that on a busy machine they
+# soon stop stealing the cores the working threads need. Read when the extension loads libgomp; a user's OMP_WAIT_POLICY
+# or GOMP_SPINCOUNT wins (OMP_WAIT_POLICY=PASSIVE suits a machine shared with other jobs).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 try:
     from . import _c
