@@ -33,6 +33,8 @@ backend, since the C kernels are float32 only; padding is per side,
   label_smoothing=0.0, need_grad=True)`` -> ``(loss, dlogits)``: logits (N, C), target int64
   (N,); loss is a 0-d array for "mean"/"sum" and (N,) for "none"; dlogits (N, C) is the
   gradient of that loss (for "none", of each row's own loss), ``None`` unless need_grad.
+- ``relu_forward(x)`` -> ``max(x, 0)`` (any shape); ``relu_backward(y, dy)`` -> dy where the
+  output y > 0, else 0.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ KERNELS = (
     "gemm", "conv2d_forward", "conv2d_backward", "im2col", "col2im",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
+    "relu_forward", "relu_backward",
 )
 
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):

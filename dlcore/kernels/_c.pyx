@@ -50,6 +50,9 @@ cdef extern from "dl_kernels.h" nogil:
     int dl_global_avgpool2d_forward(int64_t nc, int64_t hw, const float *x, float *y)
     int dl_global_avgpool2d_backward(int64_t nc, int64_t hw, const float *dy, float *dx)
 
+    int dl_relu_forward(int64_t n, const float *x, float *y)
+    int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx)
+
     int dl_softmax_xent(int64_t n, int64_t c, const float *logits, const int64_t *target,
                         int64_t ignore_index, float label_smoothing, int reduction,
                         float *loss, float *dlogits)
@@ -162,3 +165,4 @@ include "_gemm.pxi"
 include "_conv.pxi"
 include "_pool.pxi"
 include "_xent.pxi"
+include "_activation.pxi"

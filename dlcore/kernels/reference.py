@@ -11,12 +11,13 @@ import numpy as np
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def _float_array(name, x, ndim):
+def _float_array(name, x, ndim=None):
+    """x itself, once it is a float32/float64 ndarray of `ndim` dims (any when None)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64, got {x.dtype} (shape {x.shape})")
-    if x.ndim != ndim:
+    if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
     return x
 
@@ -309,3 +310,20 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
         grad[rows, t] -= 1 - eps
         grad = np.where(valid[:, None], grad * scale, 0.0).astype(logits.dtype)
     return np.asarray(out, dtype=logits.dtype), grad
+
+
+# ---- ReLU --------------------------------------------------------------------------------
+
+def relu_forward(x):
+    """max(x, 0) elementwise (NaN stays NaN)."""
+    x = _float_array("x", x)
+    return np.where(x > 0, x, np.where(np.isnan(x), x, 0)).astype(x.dtype, copy=False)
+
+
+def relu_backward(y, dy):
+    """dy where the ReLU output y is positive, else 0 (the derivative at 0 is 0)."""
+    y = _float_array("y", y)
+    dy = _float_array("dy", dy)
+    if y.shape != dy.shape:
+        raise ValueError(f"relu_backward: y {y.shape} and dy {dy.shape} differ in shape")
+    return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)

@@ -5,13 +5,18 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..tensor import Tensor, unbroadcast
 
 
 def relu(x: Tensor) -> Tensor:
-    """``max(x, 0)``; the derivative at 0 is 0 by convention."""
-    out = np.maximum(x.data, 0)
-    return Tensor._make(out, (x,), lambda g: (g * (out > 0),))
+    """``max(x, 0)``; the derivative at 0 is 0 by convention. A C kernel: on conv feature maps
+    NumPy's mask-and-multiply cost a quarter of a LeNet step."""
+    if x.dtype.kind != "f":
+        out = np.maximum(x.data, 0)
+        return Tensor._make(out, (x,), lambda g: (g * (out > 0),))
+    out = kernels.relu_forward(x.data)
+    return Tensor._make(out, (x,), lambda g: (kernels.relu_backward(out, g),))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:

@@ -13,24 +13,11 @@ pytest.importorskip("dlcore.kernels._c")
 from dlcore.kernels import _c as C                                    # noqa: E402
 from dlcore.kernels import reference as R                             # noqa: E402
 
-PATHS = [p for p in ("generic", "avx2", "avx512") if C.set_cpu_path(p) == p]
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-@pytest.fixture(params=PATHS)
-def cpu_path(request):
-    best = C.cpu_path()
-    C.set_cpu_path(request.param)
-    yield request.param
-    C.set_cpu_path(best)
 
 
-@pytest.fixture
-def threads():
-    """Set the thread count for a block of the test; restored afterwards."""
-    before = C.get_num_threads()
-    yield C.set_num_threads
-    C.set_num_threads(before)
 
 
 sizes = st.sampled_from([1, 2, 3, 5, 7, 11])

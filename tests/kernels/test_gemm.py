@@ -21,25 +21,8 @@ EPS32 = float(np.finfo(np.float32).eps)
 EDGE_SIZES = [1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 33, 47, 63, 65, 97]
 K_SIZES = EDGE_SIZES + [255, 256, 257, 300, 1025]
 M_SIZES = EDGE_SIZES + [119, 121, 191, 193]
-CPU_PATHS = ["generic", "avx2", "avx512"]
 
 
-@pytest.fixture(params=CPU_PATHS)
-def cpu_path(request):
-    """Runs the test on one SIMD path (skipped when this CPU lacks it), then restores it."""
-    previous = _c.cpu_path()
-    if _c.set_cpu_path(request.param) != request.param:
-        _c.set_cpu_path(previous)
-        pytest.skip(f"this CPU has no {request.param} path")
-    yield request.param
-    _c.set_cpu_path(previous)
-
-
-@pytest.fixture
-def restore_threads():
-    previous = _c.get_num_threads()
-    yield
-    _c.set_num_threads(previous)
 
 
 def operands(rng, m, n, k, trans_a, trans_b):
@@ -129,7 +112,7 @@ def test_strided_and_transposed_views(cpu_path):
 
 
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, True)])
-def test_thread_count_does_not_change_bits(cpu_path, restore_threads, trans_a, trans_b):
+def test_thread_count_does_not_change_bits(cpu_path, threads, trans_a, trans_b):
     a, b, c = operands(np.random.default_rng(4), 301, 333, 517, trans_a, trans_b)
     results = []
     for threads in (1, 2):
@@ -138,7 +121,7 @@ def test_thread_count_does_not_change_bits(cpu_path, restore_threads, trans_a, t
     np.testing.assert_array_equal(results[0], results[1])
 
 
-def test_small_and_skinny_shapes_match_across_threads(restore_threads):
+def test_small_and_skinny_shapes_match_across_threads(threads):
     """The DL shapes (a batch of rows, a 10-way classifier) take the same path on any count;
     the last two are split between threads by columns and by rows without packing A."""
     rng = np.random.default_rng(5)

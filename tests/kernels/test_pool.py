@@ -14,15 +14,8 @@ from dlcore.kernels import _c as C                                    # noqa: E4
 from dlcore.kernels import reference as R                             # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)
-PATHS = [p for p in ("generic", "avx2", "avx512") if C.set_cpu_path(p) == p]
 
 
-@pytest.fixture(params=PATHS)
-def cpu_path(request):
-    best = C.cpu_path()
-    C.set_cpu_path(request.param)
-    yield request.param
-    C.set_cpu_path(best)
 
 windows = st.fixed_dictionaries({
     "n": st.sampled_from([1, 2]), "c": st.sampled_from([1, 3]),

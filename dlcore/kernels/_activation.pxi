@@ -1,0 +1,30 @@
+# ReLU bindings (included by _c.pyx).
+
+def relu_forward(x):
+    x = _f32("x", x, -1)
+    y = np.empty_like(x)
+    cdef int64_t n = x.size
+    cdef const float *px = _fptr(x)
+    cdef float *py = _wptr(y)
+    cdef int code
+    with nogil:
+        code = dl_relu_forward(n, px, py)
+    _check(code, "relu_forward")
+    return y
+
+
+def relu_backward(y, dy):
+    y = _f32("y", y, -1)
+    dy = _f32("dy", dy, -1)
+    if y.shape != dy.shape:
+        raise ValueError(f"relu_backward: y {y.shape} and dy {dy.shape} differ in shape")
+    dx = np.empty_like(dy)
+    cdef int64_t n = y.size
+    cdef const float *py = _fptr(y)
+    cdef const float *pdy = _fptr(dy)
+    cdef float *pdx = _wptr(dx)
+    cdef int code
+    with nogil:
+        code = dl_relu_backward(n, py, pdy, pdx)
+    _check(code, "relu_backward")
+    return dx
