@@ -8,9 +8,9 @@
  * chunks in a fixed order, so results are bit-identical for any thread count.
  * A 1x1, stride-1, unpadded convolution needs no columns: the input plane is the matrix.
  * Stride-1 convolutions skip the columns of the forward pass and of dX too: with many
- * channels per group by GEMMs over shifted views (conv_shifted.c), with few by a direct
- * convolution over the same views (conv_direct.c), whose dW (when small) also reads the views
- * in place. A small dW of the im2col path is a grid of dot tiles (below). */
+ * channels per group by GEMMs over shifted views (conv_shifted.c, whose dW gathers a
+ * transposed column matrix instead), with few by a direct convolution over the same views
+ * (conv_direct.c), whose dW (when small) also reads the views in place. A small dW of the im2col path is a grid of dot tiles (below). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,8 +298,9 @@ int dl_conv2d_backward(const dl_conv2d_t *p_in, const float *x, const float *w,
         if (code != DL_OK) return code;
         dx = NULL; /* done: the loop below computes dW only */
     }
-    if (dw && d.direct && d.ocg * d.kdim <= DOT_MAX_OUTPUTS) {
-        const int code = dl_conv_dw_direct(&p, &d, x, dy, dw);
+    if (dw && (d.shifted || (d.direct && d.ocg * d.kdim <= DOT_MAX_OUTPUTS))) {
+        const int code = d.shifted ? dl_conv_dw_shifted(&p, &d, x, dy, dw)
+                                   : dl_conv_dw_direct(&p, &d, x, dy, dw);
         if (code != DL_OK) return code;
         dw = NULL; /* done */
     }

@@ -124,6 +124,9 @@ int dl_conv_forward_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const fl
 /* conv_shifted.c: dx: (N, C, H, W) from w and dy: (N, OC, OH, OW), overwritten */
 int dl_conv_dx_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
                        const float *dy, float *dx);
+/* conv_shifted.c: dw: (OC, C/groups, KH, KW), overwritten, from x and dy */
+int dl_conv_dw_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                       const float *dy, float *dw);
 /* conv_direct.c: as dl_conv_forward_shifted, for few channels per group */
 int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
                            const float *w, const float *bias, float *y);
