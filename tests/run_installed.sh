@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here" "$work/tests"
-cp "$here/../pyproject.toml" "$work/"            # pytest settings and markers
+# pytest settings and markers; the README and example configs some tests read
+cp -r "$here/../pyproject.toml" "$here/../README.md" "$here/../examples" "$work/"
 cd "$work"
 python - <<'PY'
 import dlcore, dlcore.kernels as k
