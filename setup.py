@@ -1,8 +1,8 @@
 """Build the C kernels (csrc/) and their Cython binding as dlcore.kernels._c.
 
-Portable code only: -O3, never a host-specific -march nor fast-math. The SIMD micro-kernels get their
-instruction sets from per-function target attributes and are picked at run time, so one
-wheel runs on any x86-64. OpenMP is probed; without it the kernels run serially.
+Portable code only: -O3, never a host-specific -march nor fast-math. The SIMD micro-kernels
+get their instruction sets from per-function target attributes and are picked at run time, so
+one wheel runs on any x86-64. OpenMP is probed; without it the kernels run serially.
 """
 import os
 import subprocess
