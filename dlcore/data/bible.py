@@ -74,16 +74,20 @@ def _check_split(split: str) -> None:
 
 
 def kjv_language_model(split: str = "train", tokens: str = "char", num_steps: int = 35,
-                       min_freq: int = 1) -> LanguageModelDataset:
+                       min_freq: int = 1, max_tokens: int = 0) -> LanguageModelDataset:
     """KJV verses joined by newlines, lower-cased, as (inputs, targets) windows of num_steps.
 
-    The vocabulary comes from the training part, so both splits share it.
+    The vocabulary comes from the training part, so both splits share it. ``max_tokens`` > 0
+    keeps only the first tokens of the corpus (before the train/test cut): a quick run.
     """
     _check_split(split)
     if tokens not in TOKENIZERS:
         raise ValueError(f"tokens must be one of {sorted(TOKENIZERS)}, got {tokens!r}")
     text = "\n".join(v for v in verses(KJV_FILES, "kjv") if v)
     stream = TOKENIZERS[tokens](text)
+    if max_tokens < 0:
+        raise ValueError(f"max_tokens must be >= 0 (0: the whole corpus), got {max_tokens}")
+    stream = stream[:max_tokens] if max_tokens else stream
     cut = len(stream) - len(stream) // _TEST_EVERY
     vocab = Vocab(stream[:cut], min_freq)
     part = stream[:cut] if split == "train" else stream[cut:]

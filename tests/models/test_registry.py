@@ -67,3 +67,14 @@ def test_same_seed_same_initial_weights():
     second = models.get_model("lenet").state_dict()
     for key in first:
         np.testing.assert_array_equal(first[key], second[key])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_rnn_language_model_predicts_every_next_token(cell):
+    model = models.get_model("rnn_lm", vocab_size=11, embedding_dim=4, hidden_size=8,
+                             num_layers=2, cell=cell)
+    tokens = dlcore.tensor(np.random.default_rng(0).integers(0, 11, (3, 5)))
+    assert model(tokens).shape == (3, 5, 11)
+    assert models.model_entry("rnn_lm").task == "language_model"
+    with pytest.raises(ValueError, match="cell must be one of"):
+        models.get_model("rnn_lm", cell="transformer")

@@ -1,0 +1,37 @@
+"""Recurrent language models: next-token prediction over token ids."""
+from __future__ import annotations
+
+from dlcore import nn
+
+from .registry import register
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentLanguageModel(nn.Module):
+    """tokens (N, T) int64 -> next-token logits (N, T, V): embedding, recurrent stack, linear."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int,
+                 cell: str, dropout: float):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = CELLS[cell](embedding_dim, hidden_size, num_layers=num_layers,
+                               batch_first=True, dropout=dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, tokens):
+        hidden, _ = self.rnn(self.embedding(tokens))
+        return self.head(hidden)
+
+
+@register("rnn_lm", task="language_model")
+def rnn_lm(vocab_size: int = 67, embedding_dim: int = 32, hidden_size: int = 128,
+           num_layers: int = 1, cell: str = "lstm", dropout: float = 0.0) -> nn.Module:
+    """Character/word language model (RNN, LSTM or GRU): tokens (N, T) -> logits (N, T, V).
+
+    vocab_size must equal the dataset's vocabulary (67 for the KJV's characters).
+    """
+    return RecurrentLanguageModel(vocab_size, embedding_dim, hidden_size, num_layers, cell,
+                                  dropout)
