@@ -55,8 +55,8 @@ KERNELS = (
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):
 # long enough to bridge the gaps between the kernels of one training step (sleeping outright
 # made 2 threads slower than 1 on small products), short enough that on a busy machine they
-# soon stop stealing the cores the working threads need. Read when the extension loads libgomp; a user's OMP_WAIT_POLICY
-# or GOMP_SPINCOUNT wins (OMP_WAIT_POLICY=PASSIVE suits a machine shared with other jobs).
+# soon stop stealing the cores the working threads need. Read when the extension loads libgomp;
+# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins (PASSIVE suits a machine shared with other jobs).
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
