@@ -16,10 +16,6 @@ from dlcore.kernels import reference as R                             # noqa: E4
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-
-
-
-
 sizes = st.sampled_from([1, 2, 3, 5, 7, 11])
 geometries = st.fixed_dictionaries({
     "n": st.sampled_from([1, 2, 3]), "groups": st.sampled_from([1, 2, 3]),

@@ -23,8 +23,6 @@ K_SIZES = EDGE_SIZES + [255, 256, 257, 300, 1025]
 M_SIZES = EDGE_SIZES + [119, 121, 191, 193]
 
 
-
-
 def operands(rng, m, n, k, trans_a, trans_b):
     """Stored a, b (transposed when their op transposes) and c, uniform in [-1, 1]."""
     a = rng.uniform(-1, 1, (k, m) if trans_a else (m, k)).astype(np.float32)

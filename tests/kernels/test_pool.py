@@ -16,7 +16,6 @@ from dlcore.kernels import reference as R                             # noqa: E4
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-
 windows = st.fixed_dictionaries({
     "n": st.sampled_from([1, 2]), "c": st.sampled_from([1, 3]),
     "h": st.sampled_from([1, 2, 3, 5, 7, 11]), "w": st.sampled_from([1, 2, 3, 5, 7, 11]),
