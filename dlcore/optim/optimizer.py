@@ -30,6 +30,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self.state: dict[int, dict] = {}
+        self._rules: dict[int, tuple[dict, UpdateRule]] = {}
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -61,6 +62,16 @@ class Optimizer:
         self._rule(group)
         self.param_groups.append(group)
 
+    def _current_rule(self, group: dict) -> UpdateRule:
+        """``group``'s rule, checked and rebuilt only when its options change (a schedule's new
+        lr, say), not on every step."""
+        options = {k: tuple(v) if isinstance(v, list) else v
+                   for k, v in group.items() if k != "params"}
+        cached = self._rules.get(id(group))
+        if cached is None or cached[0] != options:
+            cached = self._rules[id(group)] = (options, self._rule(group))
+        return cached[1]
+
     def _indexed_params(self) -> Iterable[tuple[int, dict, object]]:
         """(position, group, parameter) over all groups, positions counting across groups."""
         index = 0
@@ -72,7 +83,7 @@ class Optimizer:
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Update every parameter that has a grad; ``closure`` re-evaluates the loss first."""
         loss = None if closure is None else closure()
-        rules = {id(group): self._rule(group) for group in self.param_groups}
+        rules = {id(group): self._current_rule(group) for group in self.param_groups}
         for index, group, param in self._indexed_params():
             if param.grad is None:
                 continue
