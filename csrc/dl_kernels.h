@@ -81,9 +81,11 @@ int dl_avgpool2d_backward(const dl_pool2d_t *p, int count_include_pad, const flo
 int dl_global_avgpool2d_forward(int64_t nc, int64_t hw, const float *x, float *y);
 int dl_global_avgpool2d_backward(int64_t nc, int64_t hw, const float *dy, float *dx);
 
-/* ---- activation.c: ReLU --------------------------------------------------------------- */
+/* ---- elementwise.c: ReLU, axpby -------------------------------------------------------- */
 int dl_relu_forward(int64_t n, const float *x, float *y);
 int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
+/* y = alpha*x + beta*y in place (x and y do not overlap); beta == 0 does not read y. */
+int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y);
 
 /* ---- softmax_xent.c: fused, stable softmax cross-entropy ------------------------------ */
 enum { DL_REDUCE_NONE = 0, DL_REDUCE_MEAN = 1, DL_REDUCE_SUM = 2 };

@@ -35,6 +35,8 @@ backend, since the C kernels are float32 only; padding is per side,
   gradient of that loss (for "none", of each row's own loss), ``None`` unless need_grad.
 - ``relu_forward(x)`` -> ``max(x, 0)`` (any shape); ``relu_backward(y, dy)`` -> dy where the
   output y > 0, else 0.
+- ``axpby(x, y, alpha=1.0, beta=1.0)`` -> y, updated in place to ``alpha * x + beta * y`` (y
+  C-contiguous and writeable for the C backend; beta == 0 does not read y).
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ KERNELS = (
     "gemm", "conv2d_forward", "conv2d_backward", "im2col", "col2im",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
-    "relu_forward", "relu_backward",
+    "relu_forward", "relu_backward", "axpby",
 )
 
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):

@@ -52,6 +52,7 @@ cdef extern from "dl_kernels.h" nogil:
 
     int dl_relu_forward(int64_t n, const float *x, float *y)
     int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx)
+    int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y)
 
     int dl_softmax_xent(int64_t n, int64_t c, const float *logits, const int64_t *target,
                         int64_t ignore_index, float label_smoothing, int reduction,
@@ -165,4 +166,4 @@ include "_gemm.pxi"
 include "_conv.pxi"
 include "_pool.pxi"
 include "_xent.pxi"
-include "_activation.pxi"
+include "_elementwise.pxi"

@@ -312,7 +312,7 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     return np.asarray(out, dtype=logits.dtype), grad
 
 
-# ---- ReLU --------------------------------------------------------------------------------
+# ---- elementwise: ReLU, axpby ------------------------------------------------------------
 
 def relu_forward(x):
     """max(x, 0) elementwise (NaN stays NaN)."""
@@ -327,3 +327,19 @@ def relu_backward(y, dy):
     if y.shape != dy.shape:
         raise ValueError(f"relu_backward: y {y.shape} and dy {dy.shape} differ in shape")
     return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+def axpby(x, y, alpha=1.0, beta=1.0):
+    """``y ← alpha·x + beta·y`` in place, returning y; beta == 0 ignores y's old values (even
+    NaN), like BLAS. The optimizers' update step: one pass instead of NumPy's two."""
+    x, y = _float_array("x", x), _float_array("y", y)
+    if x.shape != y.shape:
+        raise ValueError(f"axpby: x {x.shape} and y {y.shape} differ in shape")
+    if not y.flags.writeable:
+        raise ValueError(f"y must be writeable (shape {y.shape})")
+    if beta == 0:
+        return np.multiply(x, alpha, out=y)
+    if beta != 1:
+        y *= beta
+    y += alpha * x
+    return y

@@ -13,7 +13,8 @@ its knob is off; ``d`` is the direction the parameter finally moves along:
     momentum (SGD, RMSprop)    v ← μv + (1−τ)d  (v = d at the first step);  d ← d + μv or v
     θ ← θ − η_t·d,   η_t = η / (1 + (t−1)·lr_decay)  (Adagrad)
 
-Every array is updated in place in the parameter's dtype, with one scratch array per step.
+Every array is updated in place in the parameter's dtype, each blend ``y ← a·x + b·y`` in one
+pass of the ``axpby`` kernel, with at most one scratch array per step.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .. import kernels
 
 STEP = "step"  # the only state entry that is a count; every other entry is an array like θ
 
@@ -57,10 +60,10 @@ def apply_update(rule: UpdateRule, param: np.ndarray, grad: np.ndarray, state: d
         g = rule.weight_decay * param + g
     step = state[STEP] = state.get(STEP, 0) + 1
     step_size = rule.lr / (1.0 + (step - 1) * rule.lr_decay)
-    work = np.empty_like(param)
+    work = np.empty_like(param) if rule.square_decay is not None else None
     direction = g
     if rule.beta1 is not None:
-        direction = _decay_add(_state_array(state, "exp_avg", param), rule.beta1, 1.0 - rule.beta1, g, work)
+        direction = _axpby(g, _state_array(state, "exp_avg", param), 1.0 - rule.beta1, rule.beta1)
         if rule.bias_correction:
             step_size /= 1.0 - rule.beta1**step
     if rule.unit_correction:
@@ -69,8 +72,7 @@ def apply_update(rule: UpdateRule, param: np.ndarray, grad: np.ndarray, state: d
         direction = np.divide(direction, _root_mean_square(rule, state, g, step, work), out=work)
     if rule.momentum:
         direction = _momentum(rule, state, direction)
-    np.multiply(direction, step_size, out=work)
-    param -= work
+    _axpby(direction, param, -step_size, 1.0)
 
 
 def _state_array(state: dict, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -80,18 +82,18 @@ def _state_array(state: dict, name: str, like: np.ndarray, fill: float = 0.0) ->
     return state[name]
 
 
-def _decay_add(average: np.ndarray, decay: float, weight: float, value: np.ndarray, work: np.ndarray) -> np.ndarray:
-    """``average ← decay·average + weight·value`` in place (``work`` is scratch; may be ``value``)."""
-    np.multiply(value, weight, out=work)
-    average *= decay
-    average += work
-    return average
+def _axpby(x: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """``y ← alpha·x + beta·y`` in place; on the reference when y's layout or dtype is one the C
+    kernel refuses (a parameter replaced by a transposed or float64 array)."""
+    if y.flags.c_contiguous and x.dtype == y.dtype:
+        return kernels.axpby(x, y, alpha, beta)
+    return kernels.reference.axpby(x, y, alpha, beta)
 
 
 def _square_average(rule: UpdateRule, state: dict, g: np.ndarray, work: np.ndarray) -> np.ndarray:
     """The second moment ``s ← a·s + b·g²``."""
     square_avg = _state_array(state, "square_avg", g, rule.square_init)
-    return _decay_add(square_avg, rule.square_decay, rule.square_weight, np.multiply(g, g, out=work), work)
+    return _axpby(np.multiply(g, g, out=work), square_avg, rule.square_weight, rule.square_decay)
 
 
 def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int, work: np.ndarray) -> np.ndarray:
@@ -101,7 +103,7 @@ def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int, w
         peak = _state_array(state, "max_square_avg", g)
         square_avg = np.maximum(peak, square_avg, out=peak)
     if rule.centered:
-        grad_avg = _decay_add(_state_array(state, "grad_avg", g), rule.square_decay, 1.0 - rule.square_decay, g, work)
+        grad_avg = _axpby(g, _state_array(state, "grad_avg", g), 1.0 - rule.square_decay, rule.square_decay)
         np.subtract(square_avg, np.multiply(grad_avg, grad_avg, out=work), out=work)
         np.sqrt(work, out=work)
     else:
@@ -121,7 +123,7 @@ def _unit_corrected(rule: UpdateRule, state: dict, g: np.ndarray, work: np.ndarr
     np.sqrt(delta, out=delta)
     delta /= work
     delta *= g
-    _decay_add(acc_delta, rule.square_decay, rule.square_weight, np.multiply(delta, delta, out=work), work)
+    _axpby(np.multiply(delta, delta, out=work), acc_delta, rule.square_weight, rule.square_decay)
     return delta
 
 
@@ -131,6 +133,5 @@ def _momentum(rule: UpdateRule, state: dict, direction: np.ndarray) -> np.ndarra
     if buffer is None:
         buffer = state["momentum_buffer"] = direction.copy()
     else:
-        buffer *= rule.momentum
-        buffer += direction if rule.dampening == 0 else (1.0 - rule.dampening) * direction
+        _axpby(direction, buffer, 1.0 - rule.dampening, rule.momentum)
     return direction + rule.momentum * buffer if rule.nesterov else buffer

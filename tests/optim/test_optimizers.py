@@ -185,12 +185,16 @@ def _float32_param(shape=(4, 3)):
     return Parameter(np.random.default_rng(1).standard_normal(shape).astype(np.float32))
 
 
-@pytest.mark.parametrize("optimizer", [
+FLOAT32_OPTIMIZERS = [
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5),
     lambda p: optim.Adam(p, amsgrad=True, weight_decay=0.1), lambda p: optim.AdamW(p),
     lambda p: optim.RMSprop(p, momentum=0.9, centered=True), lambda p: optim.Adagrad(p, lr_decay=0.1),
     lambda p: optim.Adadelta(p, weight_decay=0.1),
-])
+]
+
+
+@pytest.mark.parametrize("optimizer", FLOAT32_OPTIMIZERS)
 def test_float32_parameters_are_updated_in_place_with_float32_state(optimizer):
     param = _float32_param()
     data = param.data
@@ -201,6 +205,24 @@ def test_float32_parameters_are_updated_in_place_with_float32_state(optimizer):
     assert param.data is data and data.dtype == np.float32
     assert all(value.dtype == np.float32 for value in opt.state[0].values() if isinstance(value, np.ndarray))
 
+
+
+@pytest.mark.parametrize("optimizer", FLOAT32_OPTIMIZERS)
+def test_float32_steps_agree_with_the_float64_formulas_in_any_memory_layout(optimizer):
+    """float32 blends run on the C axpby kernel, a transposed parameter on the reference."""
+    rng = np.random.default_rng(0)
+    start, grads = rng.standard_normal((5, 3)), rng.standard_normal((4, 5, 3))
+    results = []
+    for dtype, layout in ((np.float64, "C"), (np.float32, "C"), (np.float32, "F")):
+        param = _float32_param()
+        param.data = np.array(start, dtype=dtype, order=layout)
+        opt = optimizer([param])
+        for grad in grads:
+            param.grad = np.array(grad, dtype=dtype, order=layout)
+            opt.step()
+        results.append(param.data)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[2], results[0], rtol=1e-5, atol=1e-6)
 
 def test_parameters_without_grad_are_skipped(make_param):
     moving, frozen = make_param([1.0, 1.0]), make_param([1.0, 1.0])

@@ -1,4 +1,4 @@
-# ReLU bindings (included by _c.pyx).
+# Elementwise bindings: ReLU, axpby (included by _c.pyx).
 
 def relu_forward(x):
     x = _f32("x", x, -1)
@@ -28,3 +28,20 @@ def relu_backward(y, dy):
         code = dl_relu_backward(n, py, pdy, pdx)
     _check(code, "relu_backward")
     return dx
+
+
+def axpby(x, y, float alpha=1.0, float beta=1.0):
+    y = _out_f32("y", y, getattr(y, "shape", None))
+    x = _f32("x", x, -1)
+    if x.shape != y.shape:
+        raise ValueError(f"axpby: x {x.shape} and y {y.shape} differ in shape")
+    if np.may_share_memory(x, y):
+        raise ValueError(f"axpby: x and y (shape {y.shape}) overlap in memory")
+    cdef int64_t n = y.size
+    cdef const float *px = _fptr(x)
+    cdef float *py = _wptr(y)
+    cdef int code
+    with nogil:
+        code = dl_axpby(n, alpha, px, beta, py)
+    _check(code, "axpby")
+    return y

@@ -1,0 +1,90 @@
+"""Elementwise kernels (ReLU, axpby): the C backend equals the reference, on every path and
+thread count."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dlcore.kernels import _c as C
+from dlcore.kernels import reference as R
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), st.integers(0, 2**32 - 1))
+def test_relu_matches_the_reference(shape, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    x.flat[0] = 0.0                                       # the derivative at 0 is 0
+    y = C.relu_forward(x)
+    np.testing.assert_array_equal(y, R.relu_forward(x))
+    dy = rng.standard_normal(shape, dtype=np.float32)
+    np.testing.assert_array_equal(C.relu_backward(y, dy), R.relu_backward(y, dy))
+
+
+def test_relu_on_every_path_and_thread_count_keeps_nan_and_non_contiguous_input(cpu_path,
+                                                                                threads):
+    x = np.random.default_rng(0).standard_normal((300, 700), dtype=np.float32)
+    x[6, 6] = np.nan                                      # column 2 of the view
+    view = x[:, ::3]                                      # non-contiguous
+    threads(1)
+    one = C.relu_forward(view)
+    threads(2)
+    np.testing.assert_array_equal(C.relu_forward(view), one)
+    assert np.isnan(one[6, 2])
+    np.testing.assert_array_equal(one, R.relu_forward(np.ascontiguousarray(view)))
+
+
+def test_relu_refuses_bad_arguments():
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(TypeError, match="float32"):
+        C.relu_forward(x.astype(np.float64))
+    with pytest.raises(ValueError, match="differ in shape"):
+        C.relu_backward(x, np.ones((3, 2), np.float32))
+    with pytest.raises(TypeError, match="ndarray"):
+        C.relu_forward([1.0, 2.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), st.integers(0, 2**32 - 1),
+       st.sampled_from([(-0.1, 1.0), (0.9, 0.0), (0.1, 0.9), (1.0, -2.5)]))
+def test_axpby_matches_the_reference(shape, seed, coefficients):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = rng.standard_normal(shape, dtype=np.float32)
+    expected = R.axpby(x, y.copy(), *coefficients)
+    out = C.axpby(x, y, *coefficients)
+    assert out is y                                       # updated in place
+    # float32 rounding of the same two products and one sum; 1e-6 leaves room for a compiler
+    # that fuses them (aarch64's default FMA contraction)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_axpby_on_every_thread_count_ignores_y_when_beta_is_zero(cpu_path, threads):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(300_001, dtype=np.float32)   # several blocks and a ragged tail
+    y1, y2 = np.full_like(x, np.nan), np.full_like(x, np.nan)
+    threads(1)
+    C.axpby(x, y1, 2.0, 0.0)
+    threads(2)
+    C.axpby(x, y2, 2.0, 0.0)
+    np.testing.assert_array_equal(y1, 2.0 * x)
+    np.testing.assert_array_equal(y2, y1)
+
+
+def test_axpby_refuses_bad_arguments():
+    y = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="differ in shape"):
+        C.axpby(np.ones((3, 2), np.float32), y)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        C.axpby(np.ones((3, 2), np.float32), y.T)
+    with pytest.raises(TypeError, match="float32"):
+        C.axpby(np.ones((2, 3)), y)
+    with pytest.raises(TypeError, match="float32"):
+        C.axpby(np.ones((2, 3), np.float32), y.astype(np.float64))
+    with pytest.raises(ValueError, match="overlap"):
+        C.axpby(y, y)
+    read_only = np.zeros(3, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        C.axpby(np.ones(3, np.float32), read_only)
+    with pytest.raises(ValueError, match="writeable"):
+        R.axpby(np.ones(3, np.float32), read_only)
