@@ -26,7 +26,8 @@ _grad_enabled = True
 
 
 class no_grad:
-    """Context manager (or decorator) under which ops record nothing: evaluation, optimizer steps."""
+    """Context manager (or decorator) under which ops record nothing: evaluation, optimizer
+    steps."""
 
     _mode = False
 

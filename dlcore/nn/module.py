@@ -325,7 +325,8 @@ class Module:
             values[key] = value
         if mismatched or (strict and (missing or unexpected)):
             problems = [f"{kind} keys: {', '.join(map(repr, keys))}"
-                        for kind, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+                        for kind, keys in (("missing", missing), ("unexpected", unexpected))
+                        if keys]
             problems += [f"mismatch for {line}" for line in mismatched]
             raise ValueError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
                              + "\n  ".join(problems))

@@ -44,7 +44,8 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         """Append a group; options it leaves out take the constructor's values."""
         if not isinstance(param_group, dict) or "params" not in param_group:
-            raise TypeError(f"{type(self).__name__}: a parameter group must be a dict with a 'params' entry")
+            raise TypeError(f"{type(self).__name__}: a parameter group must be a dict with a "
+                            f"'params' entry")
         params = param_group["params"]
         params = [params] if isinstance(getattr(params, "data", None), np.ndarray) else list(params)
         for i, param in enumerate(params):
@@ -54,10 +55,12 @@ class Optimizer:
                     f"{type(param).__name__}, not a parameter with an ndarray .data"
                 )
         if not params:
-            raise ValueError(f"{type(self).__name__}: parameter group {len(self.param_groups)} has no parameters")
+            raise ValueError(f"{type(self).__name__}: parameter group {len(self.param_groups)} "
+                             f"has no parameters")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if len({id(p) for p in params}) < len(params) or seen & {id(p) for p in params}:
-            raise ValueError(f"{type(self).__name__}: a parameter appears more than once in the parameter groups")
+            raise ValueError(f"{type(self).__name__}: a parameter appears more than once in the "
+                             f"parameter groups")
         group = {**self.defaults, **param_group, "params": params}
         self._rule(group)
         self.param_groups.append(group)
@@ -96,7 +99,8 @@ class Optimizer:
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop the grads (``None``), or fill them with zeros in place when ``set_to_none=False``."""
+        """Drop the grads (``None``), or fill them with zeros in place when
+        ``set_to_none=False``."""
         for _, _, param in self._indexed_params():
             if set_to_none:
                 param.grad = None
@@ -105,24 +109,29 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """``{"state": {index: {name: ndarray | number}}, "param_groups": [{option: value, "params":
-        [index, ...]}]}``: numbers, tuples of numbers and copied ndarrays only (no pickle needed)."""
+        [index, ...]}]}``: numbers, tuples of numbers and copied ndarrays only (no pickle
+        needed)."""
         groups, start = [], 0
         for group in self.param_groups:
             count = len(group["params"])
-            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": list(range(start, start + count))})
+            options = {k: v for k, v in group.items() if k != "params"}
+            groups.append({**options, "params": list(range(start, start + count))})
             start += count
         state = {
-            index: {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in entries.items()}
+            index: {name: value.copy() if isinstance(value, np.ndarray) else value
+                    for name, value in entries.items()}
             for index, entries in self.state.items()
         }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore options and state saved by :meth:`state_dict` into an optimizer over parameters
-        of the same shapes; index keys may be strings and tuples may be lists (a JSON round trip)."""
+        of the same shapes; index keys may be strings and tuples may be lists (a JSON round
+        trip)."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"{name}.load_state_dict expects a dict with keys 'state' and 'param_groups'")
+            raise ValueError(f"{name}.load_state_dict expects a dict with keys 'state' and "
+                             f"'param_groups'")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -132,29 +141,34 @@ class Optimizer:
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
-                    f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} parameters "
-                    f"in the state dict, {len(group['params'])} in the optimizer"
+                    f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} "
+                    f"parameters in the state dict, {len(group['params'])} in the optimizer"
                 )
         params = [param for _, _, param in self._indexed_params()]
         state = {}
         for key, entries in state_dict["state"].items():
             index = int(key)
             if not 0 <= index < len(params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, but there are {len(params)}")
-            state[index] = {entry: _restored_entry(name, index, entry, value, params[index].data) for entry, value in entries.items()}
+                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, "
+                                 f"but there are {len(params)}")
+            state[index] = {entry: _restored_entry(name, index, entry, value, params[index].data)
+                            for entry, value in entries.items()}
         groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            options = {k: tuple(v) if isinstance(group.get(k), tuple) else v for k, v in saved.items() if k != "params"}
+            options = {k: tuple(v) if isinstance(group.get(k), tuple) else v
+                       for k, v in saved.items() if k != "params"}
             groups.append({**options, "params": group["params"]})
         for group in groups:
             self._rule(group)
         self.param_groups, self.state = groups, state
 
-    def _option(self, group: dict, name: str, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
+    def _option(self, group: dict, name: str, low: float = 0.0, high: float = math.inf,
+                high_open: bool = False) -> float:
         """``group[name]`` as a float, checked to lie in ``[low, high]`` (or ``[low, high)``)."""
         return self._in_range(name, group[name], low, high, high_open)
 
-    def _in_range(self, name: str, value, low: float, high: float = math.inf, high_open: bool = False) -> float:
+    def _in_range(self, name: str, value, low: float, high: float = math.inf,
+                  high_open: bool = False) -> float:
         """``value`` as a float, or a TypeError/ValueError naming the optimizer and ``name``."""
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{type(self).__name__}: {name} must be a real number, got {value!r}")
@@ -171,7 +185,7 @@ def _restored_entry(optimizer: str, index: int, entry: str, value, param: np.nda
     value = np.asarray(value)
     if value.shape != param.shape:
         raise ValueError(
-            f"{optimizer}.load_state_dict: state '{entry}' of parameter {index} has shape {value.shape}, "
-            f"the parameter has shape {param.shape}"
+            f"{optimizer}.load_state_dict: state '{entry}' of parameter {index} has shape "
+            f"{value.shape}, the parameter has shape {param.shape}"
         )
     return value.astype(param.dtype, copy=True)

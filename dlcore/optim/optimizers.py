@@ -18,17 +18,20 @@ class SGD(Optimizer):
     Weight decay λ adds λθ to g, so without momentum ``θ ← (1 − ηλ)θ − ηg``.
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
     def _rule(self, group: dict) -> UpdateRule:
         momentum, dampening = self._option(group, "momentum"), self._option(group, "dampening")
         if group["nesterov"] and (momentum <= 0 or dampening != 0):
             raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, "
                              f"got momentum={momentum}, dampening={dampening}")
-        return UpdateRule(lr=self._option(group, "lr"), weight_decay=self._option(group, "weight_decay"),
+        return UpdateRule(lr=self._option(group, "lr"),
+                          weight_decay=self._option(group, "weight_decay"),
                           maximize=bool(group["maximize"]), momentum=momentum, dampening=dampening,
                           nesterov=bool(group["nesterov"]))
 
@@ -39,7 +42,8 @@ class Adam(Optimizer):
 
     decoupled_weight_decay = False
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
@@ -47,14 +51,16 @@ class Adam(Optimizer):
 
     def _rule(self, group: dict) -> UpdateRule:
         if len(group["betas"]) != 2:
-            raise ValueError(f"{type(self).__name__}: betas must be a pair (β₁, β₂), got {group['betas']!r}")
+            raise ValueError(f"{type(self).__name__}: betas must be a pair (β₁, β₂), "
+                             f"got {group['betas']!r}")
         beta1, beta2 = (self._in_range(f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
                         for i, beta in enumerate(group["betas"]))
-        return UpdateRule(lr=self._option(group, "lr"), weight_decay=self._option(group, "weight_decay"),
+        return UpdateRule(lr=self._option(group, "lr"),
+                          weight_decay=self._option(group, "weight_decay"),
                           decoupled_weight_decay=self.decoupled_weight_decay,
                           maximize=bool(group["maximize"]), beta1=beta1, square_decay=beta2,
-                          square_weight=1.0 - beta2, bias_correction=True, amsgrad=bool(group["amsgrad"]),
-                          eps=self._option(group, "eps"))
+                          square_weight=1.0 - beta2, bias_correction=True,
+                          amsgrad=bool(group["amsgrad"]), eps=self._option(group, "eps"))
 
 
 class AdamW(Adam):
@@ -62,7 +68,8 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
@@ -80,25 +87,29 @@ class RMSprop(Optimizer):
 
     def _rule(self, group: dict) -> UpdateRule:
         alpha = self._option(group, "alpha", high=1.0)
-        return UpdateRule(lr=self._option(group, "lr"), weight_decay=self._option(group, "weight_decay"),
-                          maximize=bool(group["maximize"]), square_decay=alpha, square_weight=1.0 - alpha,
-                          centered=bool(group["centered"]), eps=self._option(group, "eps"),
-                          momentum=self._option(group, "momentum"))
+        return UpdateRule(lr=self._option(group, "lr"),
+                          weight_decay=self._option(group, "weight_decay"),
+                          maximize=bool(group["maximize"]), square_decay=alpha,
+                          square_weight=1.0 - alpha, centered=bool(group["centered"]),
+                          eps=self._option(group, "eps"), momentum=self._option(group, "momentum"))
 
 
 class Adagrad(Optimizer):
     """``s ← s + g²`` (``s₀`` = initial_accumulator_value), ``θ ← θ − η_t g/(√s + ε)`` with
     ``η_t = η/(1 + (t−1)·lr_decay)``."""
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
                                       maximize=maximize))
 
     def _rule(self, group: dict) -> UpdateRule:
-        return UpdateRule(lr=self._option(group, "lr"), weight_decay=self._option(group, "weight_decay"),
-                          maximize=bool(group["maximize"]), lr_decay=self._option(group, "lr_decay"),
+        return UpdateRule(lr=self._option(group, "lr"),
+                          weight_decay=self._option(group, "weight_decay"),
+                          maximize=bool(group["maximize"]),
+                          lr_decay=self._option(group, "lr_decay"),
                           square_decay=1.0, square_weight=1.0,
                           square_init=self._option(group, "initial_accumulator_value"),
                           eps=self._option(group, "eps"))
@@ -109,10 +120,13 @@ class Adadelta(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
 
     def _rule(self, group: dict) -> UpdateRule:
         rho = self._option(group, "rho", high=1.0)
-        return UpdateRule(lr=self._option(group, "lr"), weight_decay=self._option(group, "weight_decay"),
-                          maximize=bool(group["maximize"]), square_decay=rho, square_weight=1.0 - rho,
-                          unit_correction=True, eps=self._option(group, "eps"))
+        return UpdateRule(lr=self._option(group, "lr"),
+                          weight_decay=self._option(group, "weight_decay"),
+                          maximize=bool(group["maximize"]), square_decay=rho,
+                          square_weight=1.0 - rho, unit_correction=True,
+                          eps=self._option(group, "eps"))

@@ -96,14 +96,16 @@ def _square_average(rule: UpdateRule, state: dict, g: np.ndarray, work: np.ndarr
     return _axpby(np.multiply(g, g, out=work), square_avg, rule.square_weight, rule.square_decay)
 
 
-def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int, work: np.ndarray) -> np.ndarray:
+def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int,
+                      work: np.ndarray) -> np.ndarray:
     """The denominator ``√ŝ + ε`` (AMSGrad max, Adam bias correction, centring), into ``work``."""
     square_avg = _square_average(rule, state, g, work)
     if rule.amsgrad:
         peak = _state_array(state, "max_square_avg", g)
         square_avg = np.maximum(peak, square_avg, out=peak)
     if rule.centered:
-        grad_avg = _axpby(g, _state_array(state, "grad_avg", g), 1.0 - rule.square_decay, rule.square_decay)
+        grad_avg = _axpby(g, _state_array(state, "grad_avg", g), 1.0 - rule.square_decay,
+                          rule.square_decay)
         np.subtract(square_avg, np.multiply(grad_avg, grad_avg, out=work), out=work)
         np.sqrt(work, out=work)
     else:

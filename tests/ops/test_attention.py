@@ -17,7 +17,8 @@ sdpa = F.scaled_dot_product_attention
 
 def test_shapes_q_n_by_d_k_m_by_d_v_m_by_v_give_n_by_v():
     assert sdpa(dlcore.zeros(3, 4), dlcore.zeros(5, 4), dlcore.zeros(5, 2)).shape == (3, 2)
-    assert sdpa(dlcore.zeros(2, 8, 3, 4), dlcore.zeros(2, 8, 5, 4), dlcore.zeros(2, 8, 5, 6)).shape == (2, 8, 3, 6)
+    batched = sdpa(dlcore.zeros(2, 8, 3, 4), dlcore.zeros(2, 8, 5, 4), dlcore.zeros(2, 8, 5, 6))
+    assert batched.shape == (2, 8, 3, 6)
 
 
 def test_matches_the_formula():
@@ -55,11 +56,13 @@ def test_variance_of_q_dot_k_is_d_and_scaling_brings_it_to_1():
     assert (dots / math.sqrt(d)).var() == pytest.approx(1.0, rel=0.05)
 
 
-@given(length=st.sampled_from([1, 3]), source=st.sampled_from([1, 4]), causal=st.booleans(), seed=seeds)
+@given(length=st.sampled_from([1, 3]), source=st.sampled_from([1, 4]), causal=st.booleans(),
+       seed=seeds)
 def test_gradients(length, source, causal, seed):
     if causal and length != source:
         source = length
-    q, k, v = randn((2, length, 3), seed), randn((2, source, 3), seed + 1), randn((2, source, 2), seed + 2)
+    q, k = randn((2, length, 3), seed), randn((2, source, 3), seed + 1)
+    v = randn((2, source, 2), seed + 2)
     assert gradcheck(lambda *t: sdpa(*t, is_causal=causal), q, k, v)
     bias = np.random.default_rng(seed).standard_normal((length, source))
     assert gradcheck(lambda *t: sdpa(*t, attn_mask=bias, scale=0.3), q, k, v)
@@ -69,5 +72,5 @@ def test_errors():
     with pytest.raises(ValueError, match="do not fit"):
         sdpa(dlcore.zeros(3, 4), dlcore.zeros(5, 3), dlcore.zeros(5, 2))
     with pytest.raises(ValueError, match="not both"):
-        sdpa(dlcore.zeros(3, 4), dlcore.zeros(3, 4), dlcore.zeros(3, 2), attn_mask=np.ones((3, 3), bool),
-             is_causal=True)
+        sdpa(dlcore.zeros(3, 4), dlcore.zeros(3, 4), dlcore.zeros(3, 2),
+             attn_mask=np.ones((3, 3), bool), is_causal=True)

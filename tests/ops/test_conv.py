@@ -12,7 +12,8 @@ from .strategies import randn, seeds
 
 
 def naive_cross_correlation(x, w, stride, padding, dilation):
-    """The definition, loop by loop: y[n, o, i, j] = Σ x_pad[n, c, i·s + a·d, j·s + b·d] w[o, c, a, b]."""
+    """The definition, loop by loop:
+    y[n, o, i, j] = Σ x_pad[n, c, i·s + a·d, j·s + b·d] w[o, c, a, b]."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, _, h, wd = xp.shape
@@ -21,15 +22,17 @@ def naive_cross_correlation(x, w, stride, padding, dilation):
     y = np.zeros((n, oc, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            patch = xp[:, :, i * sh: i * sh + dh * (kh - 1) + 1: dh, j * sw: j * sw + dw * (kw - 1) + 1: dw]
+            rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+            cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+            patch = xp[:, :, rows, cols]
             y[:, :, i, j] = np.einsum("ncab,ocab->no", patch, w)
     return y
 
 
-@given(batch=st.sampled_from([1, 2]), channels=st.sampled_from([1, 3]), out_channels=st.sampled_from([1, 2]),
-       size=st.sampled_from([(5, 5), (7, 4)]), kernel=st.sampled_from([(1, 1), (3, 3), (2, 3)]),
-       stride=st.sampled_from([1, 2]), padding=st.sampled_from([0, 1]), dilation=st.sampled_from([1, 2]),
-       seed=seeds)
+@given(batch=st.sampled_from([1, 2]), channels=st.sampled_from([1, 3]),
+       out_channels=st.sampled_from([1, 2]), size=st.sampled_from([(5, 5), (7, 4)]),
+       kernel=st.sampled_from([(1, 1), (3, 3), (2, 3)]), stride=st.sampled_from([1, 2]),
+       padding=st.sampled_from([0, 1]), dilation=st.sampled_from([1, 2]), seed=seeds)
 def test_matches_the_definition_and_its_gradient(batch, channels, out_channels, size, kernel,
                                                 stride, padding, dilation, seed):
     assume(all(dilation * (k - 1) < n + 2 * padding for k, n in zip(kernel, size)))
@@ -37,17 +40,20 @@ def test_matches_the_definition_and_its_gradient(batch, channels, out_channels, 
     w = randn((out_channels, channels) + kernel, seed + 1)
     b = randn((out_channels,), seed + 2)
     args = dict(stride=stride, padding=padding, dilation=dilation)
-    expected = naive_cross_correlation(x.data, w.data, (stride,) * 2, (padding,) * 2, (dilation,) * 2)
+    expected = naive_cross_correlation(x.data, w.data, (stride,) * 2, (padding,) * 2,
+                                       (dilation,) * 2)
     np.testing.assert_allclose(F.conv2d(x, w, b, **args).data, expected + b.data[:, None, None],
                                rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda *t: F.conv2d(*t, **args), x, w, b)
 
 
 @pytest.mark.parametrize("n, k, total_pad, stride, expected", [
-    (4, 3, 2, 1, 4), (8, 3, 2, 1, 8), (8, 3, 2, 2, 4), (8, 3, 0, 3, 2), (8, 5, 2, 4, 2), (6, 3, 0, 1, 4),
+    (4, 3, 2, 1, 4), (8, 3, 2, 1, 8), (8, 3, 2, 2, 4),
+    (8, 3, 0, 3, 2), (8, 5, 2, 4, 2), (6, 3, 0, 1, 4),
 ])
 def test_output_size_is_floor_of_n_minus_k_plus_p_plus_s_over_s(n, k, total_pad, stride, expected):
-    y = F.conv2d(dlcore.zeros(1, 1, n, n), dlcore.zeros(1, 1, k, k), stride=stride, padding=total_pad // 2)
+    y = F.conv2d(dlcore.zeros(1, 1, n, n), dlcore.zeros(1, 1, k, k), stride=stride,
+                 padding=total_pad // 2)
     assert (n - k + total_pad + stride) // stride == expected
     assert y.shape == (1, 1, expected, expected)
 
@@ -74,7 +80,8 @@ def test_same_padding_keeps_size_with_the_extra_row_at_the_bottom_right(kernel, 
 def test_groups_are_independent_convolutions(seed):
     x, w, b = randn((2, 4, 5, 5), seed), randn((6, 2, 3, 3), seed + 1), randn((6,), seed + 2)
     y = F.conv2d(x, w, b, groups=2)
-    halves = [F.conv2d(x[:, 2 * g: 2 * g + 2], w[3 * g: 3 * g + 3], b[3 * g: 3 * g + 3]) for g in range(2)]
+    halves = [F.conv2d(x[:, 2 * g: 2 * g + 2], w[3 * g: 3 * g + 3], b[3 * g: 3 * g + 3])
+              for g in range(2)]
     np.testing.assert_allclose(y.data, dlcore.cat(halves, 1).data, rtol=1e-12)
     assert gradcheck(lambda *t: F.conv2d(*t, groups=2, stride=2), x, w, b)
 

@@ -41,8 +41,10 @@ class TestBatchNorm:
     def test_evaluation_uses_the_running_statistics(self):
         x = randn((3, 2), 0, requires_grad=False)
         mean, var = dlcore.tensor([1.0, -1.0]), dlcore.tensor([4.0, 0.25])
-        y = F.batch_norm(x, mean, var, dlcore.tensor([2.0, 1.0]), dlcore.tensor([0.0, 1.0]), eps=0.0)
-        np.testing.assert_allclose(y.data, (x.data - [1, -1]) / [2, 0.5] * [2, 1] + [0, 1], rtol=1e-6)
+        weight, bias = dlcore.tensor([2.0, 1.0]), dlcore.tensor([0.0, 1.0])
+        y = F.batch_norm(x, mean, var, weight, bias, eps=0.0)
+        expected = (x.data - [1, -1]) / [2, 0.5] * [2, 1] + [0, 1]
+        np.testing.assert_allclose(y.data, expected, rtol=1e-6)
         assert mean.tolist() == [1.0, -1.0]
 
     @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4), (2, 3, 3, 2), (1, 2, 3, 1)])
@@ -72,11 +74,13 @@ class TestLayerNorm:
         np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-12)
         np.testing.assert_allclose(y.var(axis=1), 1, rtol=1e-3)
 
-    @pytest.mark.parametrize("shape, normalized", [((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((1, 7), (7,))])
+    @pytest.mark.parametrize("shape, normalized",
+                             [((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((1, 7), (7,))])
     @given(affine=st.booleans(), seed=seeds)
     def test_gradients(self, shape, normalized, affine, seed):
         params = (randn(normalized, seed + 1), randn(normalized, seed + 2)) if affine else ()
-        assert gradcheck(lambda t, *wb: F.layer_norm(t, normalized, *wb), randn(shape, seed), *params)
+        x = randn(shape, seed)
+        assert gradcheck(lambda t, *wb: F.layer_norm(t, normalized, *wb), x, *params)
 
     def test_shape_mismatch_is_refused(self):
         with pytest.raises(ValueError, match=r"\(5,\) does not fit input of shape \(2, 4\)"):

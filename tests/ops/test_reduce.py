@@ -25,7 +25,8 @@ def test_reductions_match_numpy_and_their_gradients(op, shape, seed, keepdim, da
     dim = dims_of(shape, data.draw)
     if op == "logsumexp" and dim is None:
         dim = -1
-    count = np.prod([shape[d] for d in ((dim,) if isinstance(dim, int) else dim or range(len(shape)))])
+    reduced_dims = (dim,) if isinstance(dim, int) else dim or range(len(shape))
+    count = np.prod([shape[d] for d in reduced_dims])
     if op in ("var", "std") and count < 2:
         return  # unbiased (co)variance of one value is undefined
     x = randn(shape, seed)

@@ -16,7 +16,8 @@ def test_reshape_view_flatten(shape, seed):
     x = randn(shape, seed)
     assert x.reshape(-1).shape == (x.numel(),) and x.view(x.numel()).shape == (x.numel(),)
     assert x.flatten(1).shape == (shape[0], int(np.prod(shape[1:])))
-    assert gradcheck(lambda t: t.reshape(shape[::-1]) * np.arange(x.numel()).reshape(shape[::-1]), x)
+    flipped = shape[::-1]
+    assert gradcheck(lambda t: t.reshape(flipped) * np.arange(x.numel()).reshape(flipped), x)
     assert gradcheck(lambda t: t.flatten() * np.arange(x.numel()), x)
 
 
@@ -116,7 +117,8 @@ def test_split_and_chunk(length, size, seed):
     pieces = x.split(size, dim=1)
     assert [p.shape[1] for p in pieces] == [len(c) for c in np.array_split(
         np.arange(length), range(size, length, size))]
-    assert gradcheck(lambda t: dlcore.cat([p * (i + 1) for i, p in enumerate(t.split(size, 1))], 1), x)
+    assert gradcheck(
+        lambda t: dlcore.cat([p * (i + 1) for i, p in enumerate(t.split(size, 1))], 1), x)
     chunks = dlcore.chunk(x, size, dim=1)
     assert sum(c.shape[1] for c in chunks) == length and len(chunks) <= size
 

@@ -33,6 +33,11 @@ def compare(ours, theirs, *inputs, rtol=1e-4, atol=1e-5):
             np.testing.assert_allclose(m.grad, r.grad.numpy(), rtol=rtol, atol=atol)
 
 
+def shared_reductions(x):
+    """Tensor methods with the same names in both libraries, so one function serves both."""
+    return x.var(1) + x.std(1) + x.logsumexp(1) + x.max(1).values + x.min(1).values
+
+
 CASES = {
     "linear": (F.linear, TF.linear, arrays((5, 7), (3, 7), (3,))),
     "matmul_batched": (lambda a, b: a @ b, lambda a, b: a @ b, arrays((2, 1, 3, 4), (5, 4, 2))),
@@ -40,24 +45,31 @@ CASES = {
                lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2), groups=2),
                arrays((2, 4, 9, 8), (6, 2, 3, 3), (6,))),
     "conv2d_same_even": (lambda x, w: F.conv2d(x, w, padding="same"),
-                         lambda x, w: TF.conv2d(x, w, padding="same"), arrays((1, 2, 6, 5), (3, 2, 4, 2))),
-    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1), arrays((2, 3, 7, 6))),
+                         lambda x, w: TF.conv2d(x, w, padding="same"),
+                         arrays((1, 2, 6, 5), (3, 2, 4, 2))),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1),
+                   lambda x: TF.max_pool2d(x, 3, 2, 1), arrays((2, 3, 7, 6))),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
-                   lambda x: TF.avg_pool2d(x, 3, 2, 1, count_include_pad=False), arrays((2, 3, 7, 6))),
+                   lambda x: TF.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+                   arrays((2, 3, 7, 6))),
     "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
                             lambda x: TF.adaptive_avg_pool2d(x, (3, 2)), arrays((2, 3, 7, 5))),
-    "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), lambda x, w, b: TF.layer_norm(x, (4,), w, b),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b),
+                   lambda x, w, b: TF.layer_norm(x, (4,), w, b),
                    arrays((3, 2, 4), (4,), (4,))),
-    "embedding": (lambda i, w: F.embedding(i, w, padding_idx=1), lambda i, w: TF.embedding(i, w, padding_idx=1),
+    "embedding": (lambda i, w: F.embedding(i, w, padding_idx=1),
+                  lambda i, w: TF.embedding(i, w, padding_idx=1),
                   [ids((3, 4), 5), *arrays((5, 3))]),
     "gelu": (F.gelu, TF.gelu, arrays((4, 5))),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"), arrays((4, 5))),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
+                  lambda x: TF.gelu(x, approximate="tanh"), arrays((4, 5))),
     "elu": (F.elu, TF.elu, arrays((4, 5))),
     "silu": (F.silu, TF.silu, arrays((4, 5))),
     "softplus": (F.softplus, TF.softplus, [arrays((4, 5))[0] * 10]),
     "leaky_relu": (F.leaky_relu, TF.leaky_relu, arrays((4, 5))),
     "prelu": (F.prelu, TF.prelu, arrays((2, 3, 4), (3,))),
-    "log_softmax": (lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1), arrays((3, 4, 2))),
+    "log_softmax": (lambda x: F.log_softmax(x, 1),
+                    lambda x: TF.log_softmax(x, 1), arrays((3, 4, 2))),
     "softmax": (lambda x: F.softmax(x, 0), lambda x: TF.softmax(x, 0), arrays((3, 4))),
     "cross_entropy": (lambda x, t: F.cross_entropy(x, t, ignore_index=2, label_smoothing=0.1),
                       lambda x, t: TF.cross_entropy(x, t, ignore_index=2, label_smoothing=0.1),
@@ -68,26 +80,27 @@ CASES = {
     "cross_entropy_probs": (lambda x, p: F.cross_entropy(x, p.softmax(1), label_smoothing=0.2),
                             lambda x, p: TF.cross_entropy(x, p.softmax(1), label_smoothing=0.2),
                             arrays((4, 3), (4, 3))),
-    "nll_loss": (lambda x, t: F.nll_loss(x, t, reduction="sum"), lambda x, t: TF.nll_loss(x, t, reduction="sum"),
+    "nll_loss": (lambda x, t: F.nll_loss(x, t, reduction="sum"),
+                 lambda x, t: TF.nll_loss(x, t, reduction="sum"),
                  [*arrays((5, 3)), ids(5, 3)]),
     "mse_loss": (F.mse_loss, TF.mse_loss, arrays((3, 4), (3, 4))),
     "l1_loss": (F.l1_loss, TF.l1_loss, arrays((3, 4), (3, 4))),
     "bce": (lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
             lambda x, y: TF.binary_cross_entropy(x.sigmoid(), y.sigmoid()), arrays((3, 4), (3, 4))),
     "bce_with_logits": (lambda x, y: F.binary_cross_entropy_with_logits(x, y.sigmoid()),
-                        lambda x, y: TF.binary_cross_entropy_with_logits(x, y.sigmoid()), arrays((3, 4), (3, 4))),
+                        lambda x, y: TF.binary_cross_entropy_with_logits(x, y.sigmoid()),
+                        arrays((3, 4), (3, 4))),
     "kl_div": (lambda x, y: F.kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean"),
-               lambda x, y: TF.kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean"), arrays((3, 4), (3, 4))),
+               lambda x, y: TF.kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean"),
+               arrays((3, 4), (3, 4))),
     "sdpa_causal": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
                     lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
                     arrays((2, 5, 4), (2, 5, 4), (2, 5, 3))),
     "pad_reflect": (lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"),
                     lambda x: TF.pad(x, (2, 1, 1, 2), mode="reflect"), arrays((1, 2, 4, 5))),
-    "reductions": (lambda x: x.var(1) + x.std(1) + x.logsumexp(1) + x.max(1).values + x.min(1).values,
-                   lambda x: x.var(1) + x.std(1) + x.logsumexp(1) + x.max(1).values + x.min(1).values,
-                   arrays((4, 6))),
-    "indexing": (lambda x: x[[0, 2, 0], 1:] * x[..., ::2].sum(), lambda x: x[[0, 2, 0], 1:] * x[..., ::2].sum(),
-                 arrays((3, 4))),
+    "reductions": (shared_reductions, shared_reductions, arrays((4, 6))),
+    "indexing": (lambda x: x[[0, 2, 0], 1:] * x[..., ::2].sum(),
+                 lambda x: x[[0, 2, 0], 1:] * x[..., ::2].sum(), arrays((3, 4))),
 }
 
 
@@ -100,8 +113,10 @@ def test_matches_pytorch(name):
 
 def test_batch_norm_training_and_running_statistics():
     x, w, b = arrays((6, 3, 2, 2), (3,), (3,))
-    mine_stats, torch_stats = (np.zeros(3, np.float32), np.ones(3, np.float32)), (torch.zeros(3), torch.ones(3))
+    mine_stats = (np.zeros(3, np.float32), np.ones(3, np.float32))
+    torch_stats = (torch.zeros(3), torch.ones(3))
     compare(lambda *t: F.batch_norm(t[0], *mine_stats, t[1], t[2], training=True, momentum=0.3),
-            lambda *t: TF.batch_norm(t[0], *torch_stats, t[1], t[2], training=True, momentum=0.3), x, w, b)
+            lambda *t: TF.batch_norm(t[0], *torch_stats, t[1], t[2], training=True, momentum=0.3),
+            x, w, b)
     for ours, theirs in zip(mine_stats, torch_stats):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)

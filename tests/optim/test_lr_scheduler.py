@@ -31,9 +31,11 @@ T = np.arange(20)
 
 CLOSED_FORMS = [
     ("StepLR", dict(step_size=3, gamma=0.5), LR * 0.5 ** (T // 3)),
-    ("MultiStepLR", dict(milestones=[4, 7, 7], gamma=0.1), LR * 0.1 ** np.searchsorted([4, 7, 7], T, side="right")),
+    ("MultiStepLR", dict(milestones=[4, 7, 7], gamma=0.1),
+     LR * 0.1 ** np.searchsorted([4, 7, 7], T, side="right")),
     ("ExponentialLR", dict(gamma=0.8), LR * 0.8**T),
-    ("CosineAnnealingLR", dict(T_max=8, eta_min=0.01), 0.01 + (LR - 0.01) * (1 + np.cos(np.pi * T / 8)) / 2),
+    ("CosineAnnealingLR", dict(T_max=8, eta_min=0.01),
+     0.01 + (LR - 0.01) * (1 + np.cos(np.pi * T / 8)) / 2),
     ("LinearLR", dict(start_factor=0.25, total_iters=6), LR * (0.25 + 0.75 * np.minimum(T, 6) / 6)),
     ("LambdaLR", dict(lr_lambda=lambda t: 0.95**t + 1 / (t + 1)), LR * (0.95**T + 1 / (T + 1))),
     ("NoamLR", dict(d_model=16, warmup_steps=4, scale=2.0),
@@ -76,8 +78,10 @@ def test_one_cycle_warms_up_to_max_lr_then_anneals_to_its_floor(make_param):
         betas.append(optimizer.param_groups[0]["betas"][0])
         scheduler.step()
     pct = np.arange(30) / 29  # the warm-up spans steps 0 … pct_start·total − 1
-    np.testing.assert_allclose(lrs[:30], 2.0 / 25 + (2.0 - 2.0 / 25) * (1 - np.cos(np.pi * pct)) / 2)
-    assert lrs[0] == pytest.approx(2.0 / 25) and lrs[29] == 2.0 and lrs[99] == pytest.approx(2.0 / 25 / 1e4)
+    np.testing.assert_allclose(lrs[:30],
+                               2.0 / 25 + (2.0 - 2.0 / 25) * (1 - np.cos(np.pi * pct)) / 2)
+    assert lrs[0] == pytest.approx(2.0 / 25) and lrs[29] == 2.0
+    assert lrs[99] == pytest.approx(2.0 / 25 / 1e4)
     assert betas[0] == 0.95 and betas[29] == 0.85 and betas[99] == pytest.approx(0.95)
     assert np.all(np.diff(lrs[29:]) < 0)
     with pytest.raises(ValueError, match="tried to step 101 times, but total_steps is 100"):
@@ -85,18 +89,21 @@ def test_one_cycle_warms_up_to_max_lr_then_anneals_to_its_floor(make_param):
 
 
 def test_one_cycle_linear_three_phase(optimizer):
-    scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, epochs=2, steps_per_epoch=10, pct_start=0.25,
-                                        anneal_strategy="linear", three_phase=True, cycle_momentum=False)
+    scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, epochs=2, steps_per_epoch=10,
+                                        pct_start=0.25, anneal_strategy="linear", three_phase=True,
+                                        cycle_momentum=False)
     lrs = lr_sequence(scheduler, steps=20)
     low = 1.0 / 25
-    np.testing.assert_allclose(lrs[:5], low + (1.0 - low) * np.arange(5) / 4)  # up over steps 0 … 4
-    np.testing.assert_allclose(lrs[4:9], 1.0 - (1.0 - low) * np.arange(5) / 4)  # back down by step 8
+    # Up over steps 0 … 4, then back down by step 8.
+    np.testing.assert_allclose(lrs[:5], low + (1.0 - low) * np.arange(5) / 4)
+    np.testing.assert_allclose(lrs[4:9], 1.0 - (1.0 - low) * np.arange(5) / 4)
     np.testing.assert_allclose(lrs[19], low / 1e4)
     assert optimizer.param_groups[0]["momentum"] == 0.9
 
 
 def test_reduce_lr_on_plateau_waits_patience_then_cools_down(optimizer):
-    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2, cooldown=1, min_lr=0.02)
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2, cooldown=1,
+                                               min_lr=0.02)
     losses = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]
     lrs = []
     for loss in losses:
@@ -111,7 +118,8 @@ def test_reduce_lr_on_plateau_waits_patience_then_cools_down(optimizer):
 
 @pytest.mark.parametrize("mode, threshold_mode, metrics, improved", [
     ("min", "rel", [1.0, 0.99995], False), ("min", "rel", [1.0, 0.999], True),
-    ("min", "abs", [1.0, 0.95], False), ("max", "abs", [1.0, 1.2], True), ("max", "rel", [1.0, 1.00001], False),
+    ("min", "abs", [1.0, 0.95], False), ("max", "abs", [1.0, 1.2], True),
+    ("max", "rel", [1.0, 1.00001], False),
 ])
 def test_reduce_lr_on_plateau_threshold(optimizer, mode, threshold_mode, metrics, improved):
     threshold = 0.1 if threshold_mode == "abs" else 1e-4
@@ -124,8 +132,9 @@ def test_reduce_lr_on_plateau_threshold(optimizer, mode, threshold_mode, metrics
 
 
 RESUMABLE = [
-    ("StepLR", dict(step_size=3)), ("MultiStepLR", dict(milestones=[2, 6])), ("ExponentialLR", dict(gamma=0.9)),
-    ("CosineAnnealingLR", dict(T_max=5)), ("LinearLR", dict()), ("LambdaLR", dict(lr_lambda=lambda t: 1 / (t + 1))),
+    ("StepLR", dict(step_size=3)), ("MultiStepLR", dict(milestones=[2, 6])),
+    ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=5)), ("LinearLR", dict()),
+    ("LambdaLR", dict(lr_lambda=lambda t: 1 / (t + 1))),
     ("NoamLR", dict(d_model=8, warmup_steps=3)), ("OneCycleLR", dict(max_lr=1.0, total_steps=20)),
 ]
 
@@ -140,11 +149,13 @@ def test_state_dict_round_trip_through_json_resumes_the_sequence(make_param, nam
     expected = lr_sequence(reference, steps=19)
     optimizer, scheduler = fresh()
     first = lr_sequence(scheduler, steps=8)
-    saved = json.loads(json.dumps({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}))
+    checkpoint = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    saved = json.loads(json.dumps(checkpoint))
     optimizer, scheduler = fresh()
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
-    np.testing.assert_array_equal(np.concatenate([first, lr_sequence(scheduler, steps=11)]), expected)
+    resumed = lr_sequence(scheduler, steps=11)
+    np.testing.assert_array_equal(np.concatenate([first, resumed]), expected)
 
 
 def test_lambda_lr_saves_no_lambdas(optimizer):
@@ -178,15 +189,20 @@ def test_construction_records_initial_lr_and_resuming_needs_it(make_param):
     (lambda o: lr_scheduler.ExponentialLR(o, gamma=0.0), ValueError, "gamma"),
     (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=2.5), ValueError, "T_max"),
     (lambda o: lr_scheduler.LinearLR(o, start_factor=0.0), ValueError, "start_factor"),
-    (lambda o: lr_scheduler.LambdaLR(o, [lambda t: 1.0] * 2), ValueError, "one callable or 1 callables"),
+    (lambda o: lr_scheduler.LambdaLR(o, [lambda t: 1.0] * 2), ValueError,
+     "one callable or 1 callables"),
     (lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0), ValueError, "total_steps, or both epochs"),
-    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=9, anneal_strategy="exp"), ValueError, "'cos'"),
-    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=9), ValueError, "2 values for 1"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=9, anneal_strategy="exp"),
+     ValueError, "'cos'"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=9), ValueError,
+     "2 values for 1"),
     (lambda o: lr_scheduler.NoamLR(o, d_model=8, warmup_steps=-1), ValueError, "warmup_steps"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="up"), ValueError, "mode"),
-    (lambda o: lr_scheduler.StepLR(object(), step_size=1), TypeError, "expects a dlcore.optim Optimizer"),
-    (lambda o: lr_scheduler.StepLR(o, step_size=1).load_state_dict({"gamma": 0.5}), ValueError, "expects keys"),
+    (lambda o: lr_scheduler.StepLR(object(), step_size=1), TypeError,
+     "expects a dlcore.optim Optimizer"),
+    (lambda o: lr_scheduler.StepLR(o, step_size=1).load_state_dict({"gamma": 0.5}), ValueError,
+     "expects keys"),
 ])
 def test_bad_arguments_are_rejected_by_name(optimizer, make, error, message):
     with pytest.raises(error, match=message):
@@ -195,7 +211,8 @@ def test_bad_arguments_are_rejected_by_name(optimizer, make, error, message):
 
 def test_one_cycle_needs_momentum_to_cycle(make_param):
     optimizer = optim.Adagrad([make_param([1.0])])
-    with pytest.raises(ValueError, match="needs an optimizer with momentum or betas, Adagrad has neither"):
+    with pytest.raises(ValueError,
+                       match="needs an optimizer with momentum or betas, Adagrad has neither"):
         lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, total_steps=10)
     lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, total_steps=10, cycle_momentum=False)
     assert math.isclose(optimizer.param_groups[0]["lr"], 1.0 / 25)

@@ -22,7 +22,8 @@ IDS = [f"{cls.__name__}-{i}" for i, (cls, _) in enumerate(CONFIGS)]
 def make_setup(make_param, cls, options):
     """Two float32 parameters in two groups, and a fixed stream of gradients."""
     rng = np.random.default_rng(0)
-    params = [make_param(rng.standard_normal((3, 2)), np.float32), make_param(rng.standard_normal(4), np.float32)]
+    params = [make_param(rng.standard_normal((3, 2)), np.float32),
+              make_param(rng.standard_normal(4), np.float32)]
     optimizer = cls([{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], **options)
     return params, optimizer
 
@@ -81,8 +82,10 @@ def test_state_dict_layout(make_param):
     run(params, optimizer, 2, start=0)
     saved = optimizer.state_dict()
     assert saved["param_groups"] == [
-        dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False, params=[0]),
-        dict(lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False, params=[1]),
+        dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+             params=[0]),
+        dict(lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+             params=[1]),
     ]
     assert set(saved["state"]) == {0, 1}
     assert saved["state"][0]["step"] == 2
@@ -114,8 +117,10 @@ def test_loading_restores_group_options_and_casts_state_to_the_parameter_dtype(m
 
 
 @pytest.mark.parametrize("corrupt, message", [
-    (lambda s: s["param_groups"].pop(), "the state dict has 1 parameter groups, the optimizer has 2"),
-    (lambda s: s["param_groups"][1]["params"].append(2), "group 1 has 2 parameters in the state dict, 1 in"),
+    (lambda s: s["param_groups"].pop(),
+     "the state dict has 1 parameter groups, the optimizer has 2"),
+    (lambda s: s["param_groups"][1]["params"].append(2),
+     "group 1 has 2 parameters in the state dict, 1 in"),
     (lambda s: s["state"][0].update(momentum_buffer=np.zeros((2, 3))),
      r"'momentum_buffer' of parameter 0 has shape \(2, 3\), the parameter has shape \(3, 2\)"),
     (lambda s: s["state"].update({7: {}}), "state for parameter 7, but there are 2"),

@@ -46,7 +46,8 @@ def test_sgd_is_gradient_descent(make_param):
 def test_sgd_weight_decay_shrinks_then_steps(make_param):
     lr, decay = 0.1, 0.2
     expected = replay(lambda theta, g, t: (1 - lr * decay) * theta - lr * g)
-    np.testing.assert_allclose(trajectory(make_param, optim.SGD, lr=lr, weight_decay=decay), expected, rtol=1e-14)
+    np.testing.assert_allclose(trajectory(make_param, optim.SGD, lr=lr, weight_decay=decay),
+                               expected, rtol=1e-14)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -85,7 +86,8 @@ def test_adagrad(make_param):
         total = total + g * g
         return theta - lr * g / (np.sqrt(total) + eps)
 
-    np.testing.assert_allclose(trajectory(make_param, optim.Adagrad, lr=lr), replay(update), rtol=1e-14)
+    np.testing.assert_allclose(trajectory(make_param, optim.Adagrad, lr=lr), replay(update),
+                               rtol=1e-14)
 
 
 def test_rmsprop(make_param):
@@ -155,14 +157,16 @@ def test_defaults_are_pytorchs():
     param = _float32_param()
     assert optim.SGD([param]).defaults == dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                                                nesterov=False, maximize=False)
-    assert optim.Adam([param]).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                                                amsgrad=False, maximize=False)
+    assert optim.Adam([param]).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                                                weight_decay=0, amsgrad=False, maximize=False)
     assert optim.AdamW([param]).defaults["weight_decay"] == 1e-2
-    assert optim.RMSprop([param]).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                                                   centered=False, maximize=False)
+    assert optim.RMSprop([param]).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0,
+                                                   momentum=0, centered=False, maximize=False)
     assert optim.Adagrad([param]).defaults == dict(lr=1e-2, lr_decay=0, weight_decay=0,
-                                                   initial_accumulator_value=0, eps=1e-10, maximize=False)
-    assert optim.Adadelta([param]).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False)
+                                                   initial_accumulator_value=0, eps=1e-10,
+                                                   maximize=False)
+    assert optim.Adadelta([param]).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0,
+                                                    maximize=False)
 
 
 def test_sgd_minimises_least_squares(make_param):
@@ -189,7 +193,8 @@ FLOAT32_OPTIMIZERS = [
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5),
     lambda p: optim.Adam(p, amsgrad=True, weight_decay=0.1), lambda p: optim.AdamW(p),
-    lambda p: optim.RMSprop(p, momentum=0.9, centered=True), lambda p: optim.Adagrad(p, lr_decay=0.1),
+    lambda p: optim.RMSprop(p, momentum=0.9, centered=True),
+    lambda p: optim.Adagrad(p, lr_decay=0.1),
     lambda p: optim.Adadelta(p, weight_decay=0.1),
 ]
 
@@ -203,7 +208,8 @@ def test_float32_parameters_are_updated_in_place_with_float32_state(optimizer):
         param.grad = np.ones_like(data)
         opt.step()
     assert param.data is data and data.dtype == np.float32
-    assert all(value.dtype == np.float32 for value in opt.state[0].values() if isinstance(value, np.ndarray))
+    assert all(value.dtype == np.float32
+               for value in opt.state[0].values() if isinstance(value, np.ndarray))
 
 
 
@@ -236,7 +242,8 @@ def test_parameters_without_grad_are_skipped(make_param):
 def test_maximize_ascends(make_param):
     descent = trajectory(make_param, optim.SGD, lr=0.1, momentum=0.9)
     ascent = trajectory(make_param, optim.SGD, lr=0.1, momentum=0.9, maximize=True)
-    assert np.all(np.abs(ascent[-1]) > np.abs(THETA0)) and np.all(np.abs(descent[0]) < np.abs(THETA0))
+    assert np.all(np.abs(ascent[-1]) > np.abs(THETA0))
+    assert np.all(np.abs(descent[0]) < np.abs(THETA0))
 
 
 def test_step_returns_the_closures_loss(make_param):
@@ -256,7 +263,8 @@ def test_param_groups_have_their_own_options(make_param):
     optimizer = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, momentum=0.0)
     optimizer.add_param_group({"params": [c], "weight_decay": 1.0})
     assert [g["lr"] for g in optimizer.param_groups] == [0.1, 0.5, 0.1]
-    assert optimizer.param_groups[2]["weight_decay"] == 1.0 and optimizer.param_groups[0]["weight_decay"] == 0
+    assert optimizer.param_groups[2]["weight_decay"] == 1.0
+    assert optimizer.param_groups[0]["weight_decay"] == 0
     for p in (a, b, c):
         p.grad = np.ones(1)
     optimizer.step()
@@ -314,5 +322,6 @@ def test_a_grad_of_the_wrong_shape_is_rejected(make_param):
     param = make_param([1.0, 2.0])
     optimizer = optim.SGD([param])
     param.grad = np.ones(3)
-    with pytest.raises(ValueError, match=r"parameter 0 has shape \(2,\) but its grad has shape \(3,\)"):
+    with pytest.raises(ValueError,
+                       match=r"parameter 0 has shape \(2,\) but its grad has shape \(3,\)"):
         optimizer.step()

@@ -24,7 +24,8 @@ OPTIMIZERS = [
 ]
 
 
-@pytest.mark.parametrize("name, options", OPTIMIZERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
+@pytest.mark.parametrize("name, options", OPTIMIZERS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_optimizer_matches_torch(name, options, dtype, rtol, make_param):
     rng = np.random.default_rng(0)
@@ -64,11 +65,13 @@ def _two_groups(module, params, optimizer_name):
 
 
 @pytest.mark.parametrize("optimizer_name", ["SGD", "Adam"])
-@pytest.mark.parametrize("name, options", SCHEDULERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULERS)])
+@pytest.mark.parametrize("name, options", SCHEDULERS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULERS)])
 def test_scheduler_matches_torch(name, options, optimizer_name, make_param):
-    ours_opt = _two_groups(optim, [make_param(np.zeros(2)), make_param(np.zeros(3))], optimizer_name)
-    theirs_opt = _two_groups(torch.optim, [torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)],
-                             optimizer_name)
+    our_params = [make_param(np.zeros(2)), make_param(np.zeros(3))]
+    their_params = [torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)]
+    ours_opt = _two_groups(optim, our_params, optimizer_name)
+    theirs_opt = _two_groups(torch.optim, their_params, optimizer_name)
     ours = getattr(lr_scheduler, name)(ours_opt, **options)
     theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **options)
     steps = 24 if name == "OneCycleLR" else 20
@@ -86,9 +89,10 @@ def test_scheduler_matches_torch(name, options, optimizer_name, make_param):
 def test_reduce_lr_on_plateau_matches_torch(make_param):
     options = dict(mode="max", factor=0.5, patience=2, threshold=0.1, cooldown=1, min_lr=0.01)
     ours = lr_scheduler.ReduceLROnPlateau(optim.SGD([make_param(np.zeros(2))], lr=1.0), **options)
-    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1.0),
-                                                        **options)
-    metrics = [1.0, 1.05, 1.2, 1.0, 1.1, 1.3, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.0]
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1.0), **options)
+    metrics = [1.0, 1.05, 1.2, 1.0, 1.1, 1.3, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1,
+               0.0, 0.0]
     for metric in metrics:
         ours.step(metric)
         theirs.step(metric)

@@ -19,7 +19,8 @@ class Scheduler:
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__} expects a dlcore.optim Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(f"{type(self).__name__} expects a dlcore.optim Optimizer, "
+                            f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
@@ -37,11 +38,13 @@ class Scheduler:
         return copy.deepcopy({k: v for k, v in vars(self).items() if k not in self._not_saved})
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what :meth:`state_dict` returned (the optimizer's lrs come from its own state)."""
+        """Restore what :meth:`state_dict` returned (the optimizer's lrs come from its own
+        state)."""
         expected = set(self.state_dict())
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise ValueError(f"{type(self).__name__}.load_state_dict expects keys {sorted(expected)}, got {got}")
+            raise ValueError(f"{type(self).__name__}.load_state_dict expects keys "
+                             f"{sorted(expected)}, got {got}")
         vars(self).update(copy.deepcopy(state_dict))
 
 
@@ -55,13 +58,14 @@ class LRScheduler(Scheduler):
             for group in groups:
                 group.setdefault("initial_lr", group["lr"])
         elif not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"{type(self).__name__}: last_epoch must be an int >= -1, got {last_epoch!r}")
+            raise ValueError(f"{type(self).__name__}: last_epoch must be an int >= -1, "
+                             f"got {last_epoch!r}")
         else:
             for i, group in enumerate(groups):
                 if "initial_lr" not in group:
                     raise ValueError(
-                        f"{type(self).__name__}: resuming at last_epoch={last_epoch} needs 'initial_lr' in "
-                        f"param group {i}; load the optimizer's state_dict first"
+                        f"{type(self).__name__}: resuming at last_epoch={last_epoch} needs "
+                        f"'initial_lr' in param group {i}; load the optimizer's state_dict first"
                     )
         self.base_lrs = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch + 1
@@ -72,7 +76,8 @@ class LRScheduler(Scheduler):
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_lr(self) -> list[float]:
-        """The lrs for step ``last_epoch`` (chainable schedules derive them from the current lrs)."""
+        """The lrs for step ``last_epoch`` (chainable schedules derive them from the current
+        lrs)."""
         raise NotImplementedError
 
     def step(self) -> None:
@@ -88,7 +93,8 @@ def check_positive_int(owner: object, name: str, value) -> int:
     return value
 
 
-def check_range(owner: object, name: str, value, low: float, high: float, *, low_open=False, high_open=False) -> float:
+def check_range(owner: object, name: str, value, low: float, high: float, *, low_open=False,
+                high_open=False) -> float:
     """``value`` as a float if it lies in the interval, else a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{type(owner).__name__}: {name} must be a real number, got {value!r}")

@@ -24,13 +24,15 @@ class LambdaLR(_ClosedFormLR):
 
     _not_saved = ("optimizer", "lr_lambdas")
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
         groups = optimizer.param_groups if isinstance(optimizer, Optimizer) else []
-        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * len(groups)
+        lambdas = (list(lr_lambda) if isinstance(lr_lambda, (list, tuple))
+                   else [lr_lambda] * len(groups))
         if len(lambdas) != len(groups) or not all(callable(f) for f in lambdas):
-            raise ValueError(f"LambdaLR expects one callable or {len(groups)} callables (one per param group), "
-                             f"got {lr_lambda!r}")
+            raise ValueError(f"LambdaLR expects one callable or {len(groups)} callables "
+                             f"(one per param group), got {lr_lambda!r}")
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
@@ -64,14 +66,17 @@ class OneCycleLR(_ClosedFormLR):
     Adam's β₁) cycles the opposite way between ``max_momentum`` and ``base_momentum``.
     Stepping past ``total_steps`` is an error."""
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
                  anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float | Sequence[float] = 0.85, max_momentum: float | Sequence[float] = 0.95,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"OneCycleLR expects a dlcore.optim Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(f"OneCycleLR expects a dlcore.optim Optimizer, "
+                            f"got {type(optimizer).__name__}")
         if total_steps is not None:
             self.total_steps = check_positive_int(self, "total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
@@ -81,18 +86,21 @@ class OneCycleLR(_ClosedFormLR):
             raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
         self.pct_start = check_range(self, "pct_start", pct_start, 0.0, 1.0)
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
+                             f"got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
         self.three_phase = bool(three_phase)
         self.cycle_momentum = bool(cycle_momentum)
         groups = optimizer.param_groups
-        if self.cycle_momentum and "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-            raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas, "
-                             f"{type(optimizer).__name__} has neither")
+        has_momentum = "momentum" in optimizer.defaults or "betas" in optimizer.defaults
+        if self.cycle_momentum and not has_momentum:
+            raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum "
+                             f"or betas, {type(optimizer).__name__} has neither")
         self.use_beta1 = "betas" in optimizer.defaults
         if last_epoch == -1:
             div = check_range(self, "div_factor", div_factor, 0.0, math.inf, low_open=True)
-            final_div = check_range(self, "final_div_factor", final_div_factor, 0.0, math.inf, low_open=True)
+            final_div = check_range(self, "final_div_factor", final_div_factor, 0.0, math.inf,
+                                    low_open=True)
             for group, peak in zip(groups, self._per_group("max_lr", max_lr, groups)):
                 group.update(initial_lr=peak / div, max_lr=peak, min_lr=peak / div / final_div)
             if self.cycle_momentum:
@@ -103,10 +111,12 @@ class OneCycleLR(_ClosedFormLR):
                     self._set_momentum(group, high)
         super().__init__(optimizer, last_epoch)
 
-    def _per_group(self, name: str, value: float | Sequence[float], groups: list[dict]) -> list[float]:
+    def _per_group(self, name: str, value: float | Sequence[float],
+                   groups: list[dict]) -> list[float]:
         values = list(value) if isinstance(value, (list, tuple)) else [value] * len(groups)
         if len(values) != len(groups):
-            raise ValueError(f"OneCycleLR: {name} has {len(values)} values for {len(groups)} param groups")
+            raise ValueError(f"OneCycleLR: {name} has {len(values)} values for "
+                             f"{len(groups)} param groups")
         return [check_range(self, name, v, 0.0, math.inf) for v in values]
 
     def _set_momentum(self, group: dict, momentum: float) -> None:
@@ -120,8 +130,9 @@ class OneCycleLR(_ClosedFormLR):
         warmup_end = self.pct_start * self.total_steps - 1
         last = self.total_steps - 1
         if self.three_phase:
+            mirror_end = 2 * self.pct_start * self.total_steps - 2
             return [(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                    (2 * self.pct_start * self.total_steps - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                    (mirror_end, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
                     (last, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         return [(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (last, "max_lr", "min_lr", "base_momentum", "max_momentum")]
@@ -134,7 +145,8 @@ class OneCycleLR(_ClosedFormLR):
     def get_lr(self) -> list[float]:
         t = self.last_epoch
         if t > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {t} times, but total_steps is {self.total_steps}")
+            raise ValueError(f"OneCycleLR: tried to step {t} times, but total_steps is "
+                             f"{self.total_steps}")
         phases = self._phases()
         start = 0.0
         for i, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(phases):
@@ -146,5 +158,6 @@ class OneCycleLR(_ClosedFormLR):
         for group in self.optimizer.param_groups:
             lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
             if self.cycle_momentum:
-                self._set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], pct))
+                momentum = self._anneal(group[momentum_from], group[momentum_to], pct)
+                self._set_momentum(group, momentum)
         return lrs

@@ -18,7 +18,8 @@ from dlcore.optim.optimizer import Optimizer
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.step_size = check_positive_int(self, "step_size", step_size)
         self.gamma = check_range(self, "gamma", gamma, 0.0, math.inf, low_open=True)
         super().__init__(optimizer, last_epoch)
@@ -57,7 +58,8 @@ class CosineAnnealingLR(LRScheduler):
     """Cosine from the initial lr down to ``eta_min`` over ``T_max`` steps, then back up (SGDR
     without restarts): the ratio of consecutive closed-form values, applied to the current lr."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self.T_max = check_positive_int(self, "T_max", T_max)
         self.eta_min = check_range(self, "eta_min", eta_min, 0.0, math.inf)
         super().__init__(optimizer, last_epoch)
@@ -69,7 +71,8 @@ class CosineAnnealingLR(LRScheduler):
             return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)]
         ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
-        return [ratio * (group["lr"] - self.eta_min) + self.eta_min for group in self.optimizer.param_groups]
+        return [ratio * (group["lr"] - self.eta_min) + self.eta_min
+                for group in self.optimizer.param_groups]
 
 
 class LinearLR(LRScheduler):
@@ -92,5 +95,6 @@ class LinearLR(LRScheduler):
         if self.last_epoch > self.total_iters:
             return [group["lr"] for group in self.optimizer.param_groups]
         change = self.end_factor - self.start_factor
-        ratio = 1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
+        ratio = 1.0 + change / (self.total_iters * self.start_factor
+                                + (self.last_epoch - 1) * change)
         return [group["lr"] * ratio for group in self.optimizer.param_groups]

@@ -18,18 +18,21 @@ class ReduceLROnPlateau(Scheduler):
     first metric, which keeps the state strict JSON.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0,
+                 eps: float = 1e-8) -> None:
         super().__init__(optimizer)
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
+                             f"got {threshold_mode!r}")
         groups = optimizer.param_groups
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
         if len(min_lrs) != len(groups):
-            raise ValueError(f"ReduceLROnPlateau: min_lr has {len(min_lrs)} values for {len(groups)} param groups")
+            raise ValueError(f"ReduceLROnPlateau: min_lr has {len(min_lrs)} values for "
+                             f"{len(groups)} param groups")
         self.mode, self.threshold_mode = mode, threshold_mode
         self.factor = check_range(self, "factor", factor, 0.0, 1.0, high_open=True)
         self.patience = self._count("patience", patience)
@@ -52,7 +55,8 @@ class ReduceLROnPlateau(Scheduler):
             return True
         rel = self.threshold_mode == "rel"
         if self.mode == "min":
-            return metric < (self.best * (1 - self.threshold) if rel else self.best - self.threshold)
+            return metric < (self.best * (1 - self.threshold) if rel
+                             else self.best - self.threshold)
         return metric > (self.best * (1 + self.threshold) if rel else self.best + self.threshold)
 
     def step(self, metrics: float) -> None:
