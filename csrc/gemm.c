@@ -67,6 +67,9 @@ _Static_assert(DL_GEMM_GENERIC_MR * DL_GEMM_GENERIC_NR <= TILE_MAX, "tile too la
 #define IN_PLACE_MAX_FLOATS (256 * 1024)
 #define IN_PLACE_MAX_MACS (2 * 128 * 128 * 128)
 #define STACK_BUFFER_FLOATS 4096 /* work buffers up to this size live on the stack */
+/* transposed_nt's limit: T's columns (C's rows) are few NR-wide panels, each reading W once. */
+#define TRANSPOSED_MAX_M 128
+#define TRANSPOSED_MIN_M 8 /* below, a matrix-vector product: transposing x costs more */
 /* Up to this k an in-place product is bound by its stores to C (see panel_shift). */
 #define STORE_BOUND_K 32
 
@@ -134,19 +137,20 @@ static void pack_strip(const gemm_kernel_t *kr, const float *x, int64_t rs, int6
     }
 }
 
-/* c: (rows, cols) = alpha * a·b + beta * c for a partial tile: the micro-kernel writes a full
- * tile to the stack and only the valid part is merged into C. */
+/* c: (rows, cols) = alpha * a·b + beta * c for a partial tile: the micro-kernel runs on a full
+ * tile on the stack holding the valid part of C, then copied back, so that each element is
+ * computed exactly as in a full tile (where the panels fall depends on B's alignment). */
 static void edge_tile(const gemm_kernel_t *kr, int64_t kc, const float *a, const float *b,
                       int64_t ldb, float alpha, float beta, float *c, int64_t ldc,
                       int64_t rows, int64_t cols)
 {
     float tile[TILE_MAX] __attribute__((aligned(64)));
-    kr->fn(kc, a, b, ldb, alpha, 0.0f, tile, kr->nr);
+    if (beta != 0.0f)
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) tile[i * kr->nr + j] = c[i * ldc + j];
+    kr->fn(kc, a, b, ldb, alpha, beta, tile, kr->nr);
     for (int64_t i = 0; i < rows; i++)
-        for (int64_t j = 0; j < cols; j++) {
-            float t = tile[i * kr->nr + j];
-            c[i * ldc + j] = beta == 0.0f ? t : t + beta * c[i * ldc + j];
-        }
+        for (int64_t j = 0; j < cols; j++) c[i * ldc + j] = tile[i * kr->nr + j];
 }
 
 /* c: (m, n) = beta * c, without reading c when beta == 0 (the k == 0 product). */
@@ -158,37 +162,61 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc)
             c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
-/* The NC -> KC -> MC nest over all of g, by one thread. Panels q < nfull of each B block are
- * read in place (a row-major B with at most MC rows of A to serve: packing it would not
- * pay), the rest are packed into bbuf; abuf holds the packed block of A. */
+/* Columns by which the NR-wide column panels of a row-major B read in place are shifted left so
+ * that all but the first start on a 64-byte boundary (or an NR-float one, if smaller): a
+ * misaligned panel splits loads of the micro-kernel across two cache lines, which costs a
+ * sixth of the product. */
+static int64_t b_panel_shift(const gemm_t *g, const gemm_kernel_t *kr)
+{
+    const int64_t line = min64(kr->nr, 16);
+    const int64_t head = (int64_t)((0 - (uintptr_t)g->b) / sizeof(float)) % line;
+    return head == 0 || g->ldb % line != 0 ? 0 : kr->nr - head;
+}
+
+/* First column of NR-wide column panel q of n columns shifted left by `shift` < NR. */
+static int64_t panel_start(int64_t q, int64_t nr, int64_t shift, int64_t n)
+{
+    return q * nr > shift ? min64(q * nr - shift, n) : 0;
+}
+
+/* The NC -> KC -> MC nest over all of g, by one thread. The full-width column panels of a
+ * row-major B with at most MC rows of A to serve are read in place (packing them would not
+ * pay), shifted by b_panel_shift, and only its first and last panels are packed, into slots
+ * 0 and 1 of bbuf; otherwise panel q is packed into slot q. abuf holds the packed block of A. */
 static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, float *bbuf, float *abuf)
 {
     const int64_t mr = kr->mr, nr = kr->nr;
     const int direct_b = !g->tb && g->m <= kr->mc;
+    const int64_t shift = direct_b ? b_panel_shift(g, kr) : 0;
     const int64_t rs_a = g->ta ? 1 : g->lda, cs_a = g->ta ? g->lda : 1;
     /* op(A)(i, p) = a[i*rs_a + p*cs_a], op(B)(p, j) = b[j*rs_b + p*cs_b] */
     const int64_t rs_b = g->tb ? g->ldb : 1, cs_b = g->tb ? 1 : g->ldb;
     for (int64_t jc = 0; jc < g->n; jc += kr->nc) {
-        const int64_t nc = min64(kr->nc, g->n - jc), np = ceil_div(nc, nr);
-        const int64_t nfull = direct_b ? nc / nr : 0;
+        const int64_t nc = min64(kr->nc, g->n - jc), np = ceil_div(nc + shift, nr);
         for (int64_t pc = 0; pc < g->k; pc += kr->kc) {
             const int64_t kc = min64(kr->kc, g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
-            for (int64_t q = nfull; q < np; q++)
-                pack_strip(kr, g->b + (jc + q * nr) * rs_b + pc * cs_b, rs_b, cs_b,
-                           min64(nr, nc - q * nr), kc, nr, bbuf + (q - nfull) * kc * nr);
+            for (int64_t q = 0; q < np; q++) {
+                const int64_t j = panel_start(q, nr, shift, nc);
+                const int64_t cols = panel_start(q + 1, nr, shift, nc) - j;
+                if (!direct_b || cols < nr)
+                    pack_strip(kr, g->b + (jc + j) * rs_b + pc * cs_b, rs_b, cs_b, cols, kc,
+                               nr, bbuf + (direct_b ? q > 0 : q) * kc * nr);
+            }
             for (int64_t ic = 0; ic < g->m; ic += kr->mc) {
                 const int64_t mc = min64(kr->mc, g->m - ic);
                 for (int64_t ir = 0; ir < mc; ir += mr)
                     pack_strip(kr, g->a + (ic + ir) * rs_a + pc * cs_a, rs_a, cs_a,
                                min64(mr, mc - ir), kc, mr, abuf + ir * kc);
                 for (int64_t q = 0; q < np; q++) {
-                    const float *bp = q < nfull ? g->b + pc * g->ldb + jc + q * nr
-                                                : bbuf + (q - nfull) * kc * nr;
-                    const int64_t ldbp = q < nfull ? g->ldb : nr;
-                    const int64_t cols = min64(nr, nc - q * nr);
+                    const int64_t j = panel_start(q, nr, shift, nc);
+                    const int64_t cols = panel_start(q + 1, nr, shift, nc) - j;
+                    const int in_place = direct_b && cols == nr;
+                    const float *bp = in_place ? g->b + pc * g->ldb + jc + j
+                                               : bbuf + (direct_b ? q > 0 : q) * kc * nr;
+                    const int64_t ldbp = in_place ? g->ldb : nr;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
-                        float *ct = g->c + (ic + ir) * g->ldc + jc + q * nr;
+                        float *ct = g->c + (ic + ir) * g->ldc + jc + j;
                         const int64_t rows = min64(mr, mc - ir);
                         if (rows == mr && cols == nr)
                             kr->fn(kc, abuf + ir * kc, bp, ldbp, g->alpha, beta, ct, g->ldc);
@@ -254,10 +282,11 @@ static void gemm_in_place(const gemm_t *g, const gemm_kernel_t *kr, float *bt)
                    ceil_div(g->m, kr->mr) * ceil_div(g->n + shift, kr->nr));
 }
 
-/* Floats of the packed B block of gemm_blocked for g or any part of it, in cache lines. */
+/* Floats of the packed B block of gemm_blocked for g or any part of it, in cache lines: one
+ * panel more than the block spans, for a shifted first panel. */
 static int64_t b_block_floats(const gemm_t *g, const gemm_kernel_t *kr)
 {
-    return round_up(min64(kr->kc, g->k) * round_up(min64(kr->nc, g->n), kr->nr), 16);
+    return round_up(min64(kr->kc, g->k) * (round_up(min64(kr->nc, g->n), kr->nr) + kr->nr), 16);
 }
 
 /* Floats of work buffer one thread needs for g or any part of it, in whole cache lines. */
@@ -303,6 +332,49 @@ static void gemm_thread(const gemm_t *g, const gemm_kernel_t *kr, int in_place, 
         gemm_blocked(&part, kr, mine, mine + b_block_floats(g, kr));
 }
 
+/* g by nt threads, on the in-place path or the blocked one. */
+static int run(const gemm_t *g, const gemm_kernel_t *kr, int in_place, int nt)
+{
+    const int64_t per_thread = buffer_floats(g, kr, in_place);
+    /* Small buffers live on the stack: a malloc would cost a few percent of a small product. */
+    float small[STACK_BUFFER_FLOATS] __attribute__((aligned(64)));
+    const int on_heap = per_thread * nt > STACK_BUFFER_FLOATS;
+    float *buf = on_heap ? aligned_alloc(64, (size_t)(per_thread * nt) * sizeof(float)) : small;
+    if (!buf) return DL_ENOMEM;
+    if (nt == 1) { /* also inside a caller's parallel region: its team is not ours */
+        gemm_thread(g, kr, in_place, buf, per_thread, 0, 1);
+    } else {
+#pragma omp parallel num_threads(nt)
+        gemm_thread(g, kr, in_place, buf, per_thread, thread_id(), thread_count());
+    }
+    if (on_heap) free(buf);
+    return DL_OK;
+}
+
+/* True for C = x·Wᵀ with a batch x of few rows and a wider W (a linear layer's forward),
+ * which is better computed as its transpose W·xᵀ on the in-place path: that path transposes
+ * its second operand first, and x is much the smaller to transpose; W's rows are then read in
+ * place as they lie. (For the blocked path one of the two must be transposed while packed.) */
+static int transposed_nt(const gemm_kernel_t *kr, const gemm_t *g)
+{
+    return g->tb && !g->ta && g->beta == 0.0f && g->m < g->n && g->m >= TRANSPOSED_MIN_M &&
+           g->m <= TRANSPOSED_MAX_M &&
+           kr->tile && kr->pack_rows && g->k <= IN_PLACE_MAX_K &&
+           (g->m + g->n) * g->k <= IN_PLACE_MAX_FLOATS;
+}
+
+/* C = (W·xᵀ)ᵀ for transposed_nt's products, through a buffer T: (n, m). */
+static int run_transposed(const gemm_t *g, const gemm_kernel_t *kr, int nt)
+{
+    float *t = aligned_alloc(64, (size_t)round_up(g->n * g->m, 16) * sizeof(float));
+    if (!t) return DL_ENOMEM;
+    const gemm_t tg = {0, 1, g->n, g->m, g->k, g->alpha, 0.0f, g->b, g->a, g->ldb, g->lda, t, g->m};
+    const int code = run(&tg, kr, 1, nt);
+    if (code == DL_OK) kr->pack_rows(t, g->m, g->n, g->m, g->n, g->c, g->ldc);
+    free(t);
+    return code;
+}
+
 /* op(A): (m, k), op(B): (k, n), C: (m, n) */
 int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
              float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
@@ -322,19 +394,6 @@ int dl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
     const gemm_kernel_t *kr = gemm_kernel();
     const gemm_t g = {trans_a != 0, trans_b != 0, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc};
     const int nt = 2.0 * m * n * k < PARALLEL_MIN_FLOPS || in_parallel() ? 1 : dl_num_threads();
-    const int in_place = small_enough_in_place(kr, m, n, k);
-    const int64_t per_thread = buffer_floats(&g, kr, in_place);
-    /* Small buffers live on the stack: a malloc would cost a few percent of a small product. */
-    float small[STACK_BUFFER_FLOATS] __attribute__((aligned(64)));
-    const int on_heap = per_thread * nt > STACK_BUFFER_FLOATS;
-    float *buf = on_heap ? aligned_alloc(64, (size_t)(per_thread * nt) * sizeof(float)) : small;
-    if (!buf) return DL_ENOMEM;
-    if (nt == 1) { /* also inside a caller's parallel region: its team is not ours */
-        gemm_thread(&g, kr, in_place, buf, per_thread, 0, 1);
-    } else {
-#pragma omp parallel num_threads(nt)
-        gemm_thread(&g, kr, in_place, buf, per_thread, thread_id(), thread_count());
-    }
-    if (on_heap) free(buf);
-    return DL_OK;
+    if (transposed_nt(kr, &g)) return run_transposed(&g, kr, nt);
+    return run(&g, kr, small_enough_in_place(kr, m, n, k), nt);
 }

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.skipif(_c is None, reason="the C kernels are not built"
 EPS32 = float(np.finfo(np.float32).eps)
 # Sizes around the register tiles (4x8, 6x16, 8x32) and cache blocks (KC=256, MC=120..192).
 # On AVX-512, products of up to 2·128³ multiply-adds, or with m or n < 32, skip packing and
-# read A and B in place unless k > 1024: both paths are drawn.
+# read A and B in place unless k > 1024, as does x·Wᵀ with 8 <= m <= 128 rows, m < n, beta 0
+# (computed as (W·xᵀ)ᵀ): all paths are drawn.
 EDGE_SIZES = [1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 33, 47, 63, 65, 97]
 K_SIZES = EDGE_SIZES + [255, 256, 257, 300, 1025]
 M_SIZES = EDGE_SIZES + [119, 121, 191, 193]
@@ -152,8 +153,40 @@ def test_result_does_not_depend_on_the_alignment_of_c(cpu_path, m, n, k, trans_a
         np.testing.assert_array_equal(result, results[0])
 
 
+def test_result_does_not_depend_on_the_alignment_of_b(cpu_path, threads):
+    """A row-major B read in place at every float offset from a cache line, on 1 and 2 threads:
+    its column panels follow B's alignment (to avoid split loads), but each element is computed
+    the same way, partial edge panels included."""
+    m, n, k = 40, 300, 400  # several K blocks, enough work for two threads
+    a, b, c = operands(np.random.default_rng(7), m, n, k, False, False)
+    results = []
+    for offset in range(16):
+        buffer = np.empty(k * n + 16, dtype=np.float32)
+        moved = buffer[offset:offset + k * n].reshape(k, n)
+        moved[...] = b
+        for count in (1, 2):
+            threads(count)
+            results.append(_c.gemm(a, moved, c.copy(), beta=-0.5))
+    assert_matches_reference(results[0], a, b, c, trans_a=False, trans_b=False,
+                             alpha=1.0, beta=-0.5)
+    for result in results[1:]:
+        np.testing.assert_array_equal(result, results[0])
+
+
 F32 = np.ones((4, 3), np.float32)
 F32_B = np.ones((3, 2), np.float32)
+
+
+@pytest.mark.parametrize("m, n, k", [(64, 256, 784), (8, 9, 3), (9, 100, 33), (128, 129, 50)])
+def test_a_batch_times_wide_weights_matches_across_threads(cpu_path, threads, m, n, k):
+    """x·Wᵀ with few rows (a linear layer's forward) is computed as (W·xᵀ)ᵀ: same contract."""
+    x, w, c = operands(np.random.default_rng(m + n + k), m, n, k, False, True)
+    c.fill(np.nan)                                        # beta == 0 never reads c
+    threads(1)
+    one = _c.gemm(x, w, c, trans_b=True, alpha=0.5)
+    threads(2)
+    np.testing.assert_array_equal(_c.gemm(x, w, trans_b=True, alpha=0.5), one)
+    assert_matches_reference(one, x, w, None, trans_a=False, trans_b=True, alpha=0.5, beta=0.0)
 
 
 @pytest.mark.parametrize("a, b, c, error, match", [
