@@ -67,6 +67,11 @@ _Static_assert(DL_GEMM_GENERIC_MR * DL_GEMM_GENERIC_NR <= TILE_MAX, "tile too la
 #define IN_PLACE_MAX_FLOATS (256 * 1024)
 #define IN_PLACE_MAX_MACS (2 * 128 * 128 * 128)
 #define STACK_BUFFER_FLOATS 4096 /* work buffers up to this size live on the stack */
+/* A packed B block up to this size stays in L2 while every row strip of tiles reads it: C is
+ * then written row by row, which the prefetchers follow (a product with a short k, such as a
+ * weight gradient, is bound by its writes to C). Larger blocks go panel by panel, each panel
+ * in L1 while the block of A streams by. */
+#define ROW_STRIPS_MAX_FLOATS (128 * 1024)
 /* transposed_nt's limit: T's columns (C's rows) are few NR-wide panels, each reading W once. */
 #define TRANSPOSED_MAX_M 128
 #define TRANSPOSED_MIN_M 8 /* below, a matrix-vector product: transposing x costs more */
@@ -196,6 +201,7 @@ static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, float *bbuf, 
         for (int64_t pc = 0; pc < g->k; pc += kr->kc) {
             const int64_t kc = min64(kr->kc, g->k - pc);
             const float beta = pc == 0 ? g->beta : 1.0f;
+            const int row_strips = kc * (np * nr) <= ROW_STRIPS_MAX_FLOATS;
             for (int64_t q = 0; q < np; q++) {
                 const int64_t j = panel_start(q, nr, shift, nc);
                 const int64_t cols = panel_start(q + 1, nr, shift, nc) - j;
@@ -208,22 +214,23 @@ static void gemm_blocked(const gemm_t *g, const gemm_kernel_t *kr, float *bbuf, 
                 for (int64_t ir = 0; ir < mc; ir += mr)
                     pack_strip(kr, g->a + (ic + ir) * rs_a + pc * cs_a, rs_a, cs_a,
                                min64(mr, mc - ir), kc, mr, abuf + ir * kc);
-                for (int64_t q = 0; q < np; q++) {
+                const int64_t mb = ceil_div(mc, mr);
+                for (int64_t u = 0; u < mb * np; u++) {
+                    const int64_t ir = (row_strips ? u / np : u % mb) * mr;
+                    const int64_t q = row_strips ? u % np : u / mb;
                     const int64_t j = panel_start(q, nr, shift, nc);
                     const int64_t cols = panel_start(q + 1, nr, shift, nc) - j;
                     const int in_place = direct_b && cols == nr;
                     const float *bp = in_place ? g->b + pc * g->ldb + jc + j
                                                : bbuf + (direct_b ? q > 0 : q) * kc * nr;
                     const int64_t ldbp = in_place ? g->ldb : nr;
-                    for (int64_t ir = 0; ir < mc; ir += mr) {
-                        float *ct = g->c + (ic + ir) * g->ldc + jc + j;
-                        const int64_t rows = min64(mr, mc - ir);
-                        if (rows == mr && cols == nr)
-                            kr->fn(kc, abuf + ir * kc, bp, ldbp, g->alpha, beta, ct, g->ldc);
-                        else
-                            edge_tile(kr, kc, abuf + ir * kc, bp, ldbp, g->alpha, beta, ct,
-                                      g->ldc, rows, cols);
-                    }
+                    float *ct = g->c + (ic + ir) * g->ldc + jc + j;
+                    const int64_t rows = min64(mr, mc - ir);
+                    if (rows == mr && cols == nr)
+                        kr->fn(kc, abuf + ir * kc, bp, ldbp, g->alpha, beta, ct, g->ldc);
+                    else
+                        edge_tile(kr, kc, abuf + ir * kc, bp, ldbp, g->alpha, beta, ct, g->ldc,
+                                  rows, cols);
                 }
             }
         }
