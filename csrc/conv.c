@@ -7,17 +7,19 @@
  * The chunk size depends only on the geometry, never on the thread count: dW accumulates over
  * chunks in a fixed order, so results are bit-identical for any thread count.
  * A 1x1, stride-1, unpadded convolution needs no columns: the input plane is the matrix.
- * Stride-1 convolutions skip the columns of the forward pass and of dX too: with many
- * channels per group by GEMMs over shifted views (conv_shifted.c, whose dW gathers a
- * transposed column matrix instead), with few by a direct convolution over the same views
- * (conv_direct.c), whose dW (when small) also reads the views in place. A small dW of the im2col path is a grid of dot tiles (below). */
+ * Stride-1 convolutions skip the columns of the forward pass and of dX too: with few channels
+ * per group by a direct convolution over shifted views (conv_direct.c), whose dW (when small)
+ * also reads the views in place; with many by GEMMs over the same views, or on AVX-512 (where
+ * the planes fit its blocks) by the direct convolution's deep blocks, and dW by a transposed
+ * column matrix or (AVX-512) tiles reading the views in place (conv_shifted.c). A small dW
+ * of the im2col path is a grid of dot tiles (below). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv_internal.h"
 #include "dl_kernels.h"
 
-enum { COLS_BUDGET_BYTES = 2 << 20, SHIFTED_MIN_CHANNELS = 32 };
+enum { COLS_BUDGET_BYTES = 2 << 20 };
 
 static conv_dims_t conv_dims(const dl_conv2d_t *p)
 {
@@ -34,6 +36,8 @@ static conv_dims_t conv_dims(const dl_conv2d_t *p)
                       p->pl <= (p->kw - 1) * p->dw && p->pr <= (p->kw - 1) * p->dw;
     d.shifted = views && d.cg >= SHIFTED_MIN_CHANNELS;
     d.direct = views && d.cg < SHIFTED_MIN_CHANNELS;
+    d.deep_forward = d.shifted && dl_conv_direct_deep(d.cg, d.ocg);
+    d.deep_dx = d.shifted && dl_conv_direct_deep(d.ocg, d.cg);
     const int64_t per_image = d.kdim * d.ohw * (int64_t)sizeof(float);
     d.chunk = d.pointwise ? 1 : COLS_BUDGET_BYTES / per_image;
     if (d.chunk < 1) d.chunk = 1;
@@ -120,8 +124,8 @@ int dl_conv2d_forward(const dl_conv2d_t *p_in, const float *x, const float *w,
     dl_conv2d_t p = *p_in;
     if (dl_conv2d_check(&p) != DL_OK) return DL_EINVAL;
     const conv_dims_t d = conv_dims(&p);
+    if (d.direct || d.deep_forward) return dl_conv_forward_direct(&p, &d, x, w, bias, y);
     if (d.shifted) return dl_conv_forward_shifted(&p, &d, x, w, bias, y);
-    if (d.direct) return dl_conv_forward_direct(&p, &d, x, w, bias, y);
     float *cols = d.pointwise ? NULL : alloc_floats(d.kdim * d.chunk * d.ohw);
     float *out = d.chunk > 1 ? alloc_floats(d.ocg * d.chunk * d.ohw) : NULL;
     int code = DL_OK;
@@ -293,8 +297,8 @@ int dl_conv2d_backward(const dl_conv2d_t *p_in, const float *x, const float *w,
     const conv_dims_t d = conv_dims(&p);
     if (db) bias_grad(&p, &d, dy, db);
     if (dx && (d.shifted || d.direct)) {
-        const int code = d.shifted ? dl_conv_dx_shifted(&p, &d, w, dy, dx)
-                                   : dl_conv_dx_direct(&p, &d, w, dy, dx);
+        const int code = d.direct || d.deep_dx ? dl_conv_dx_direct(&p, &d, w, dy, dx)
+                                               : dl_conv_dx_shifted(&p, &d, w, dy, dx);
         if (code != DL_OK) return code;
         dx = NULL; /* done: the loop below computes dW only */
     }

@@ -1,6 +1,6 @@
-/* conv_direct.c: stride-1 convolution over shifted views (see conv_shifted.c) for few
- * channels per group: the forward pass and dX as a direct convolution, and dW as dot tiles
- * reading the same views in place (conv.c dispatches).
+/* conv_direct.c: stride-1 convolution over shifted views (see conv_shifted.c): the forward
+ * pass and dX as a direct convolution, and for few channels per group dW as dot tiles reading
+ * the same views in place (conv.c dispatches).
  *
  * Below SHIFTED_MIN_CHANNELS the tap GEMMs are too shallow, and im2col's column matrix is what
  * costs (LeNet conv2: 150 x 100 floats per image, written and read again). On the same wide
@@ -8,7 +8,12 @@
  *     out[r][q] = sum over s of wt[s][r] * in[src[s] + q],   q < rows * WP,
  * so each tap is a few vector loads of the padded planes and a broadcast weight per output
  * plane, accumulated in a block of `rows` x QB vector registers (rows 4, or 6 or 3 when that
- * divides the planes and 4 does not: dX of LeNet conv2 has 6). dX is the same over dY's
+ * divides the planes and 4 does not: dX of LeNet conv2 has 6). With many input planes the
+ * AVX-512 path takes blocks of 8 rows x 3 vectors instead, which keep 24 of its 32 registers
+ * accumulating over all KH*KW*planes taps: the tap GEMMs of conv_shifted.c reload their output
+ * tile after every tap (ResNet's 3x3 forward and dX ran 1.1x faster this way). A block's
+ * weights are contiguous, tap after tap, and the blocks of all rows run over one stretch of
+ * the grid before the next, so that stretch of the planes stays in L1. dX is the same over dY's
  * padded planes with the taps (i, o, j) flipped, as in dl_conv_dx_shifted. A block of the
  * grid skips the kernel rows whose views see only zero rows of the padding (half of dX's work
  * for LeNet conv2); the rows are outermost in the tap order, so the live taps are one run.
@@ -20,7 +25,10 @@
 #include "conv_internal.h"
 #include "dl_kernels.h"
 
-enum { TAP_PAD = 16 /* grid row padding: a multiple of every vector width */ };
+enum {
+    TAP_PAD = 16,  /* grid row padding: a multiple of every vector width */
+    DEEP_ROWS = 8, /* output planes of an AVX-512 block over many input planes */
+};
 
 typedef struct {
     int64_t planes, h, w;        /* input planes of one image and group: (planes, h, w) */
@@ -30,20 +38,20 @@ typedef struct {
     int64_t ntaps, rows;         /* taps; output planes per register block */
     int64_t m_pad, nq;           /* m rounded up to rows; oh*wp up to TAP_PAD */
     int64_t *src;                /* (kh, planes, kw): offset of each tap's view */
-    float *wt;                   /* (groups, ntaps, m_pad): zero past m */
+    float *wt;                   /* (groups, m_pad/rows, ntaps, rows): zero past m */
 } tap_conv_t;
 
-/* out: (ROWS, QB*LANES), rows ldo apart = the taps over in[q..], weights wt: (ntaps, ldw) */
+/* out: (ROWS, QB*LANES), rows ldo apart = the taps over in[q..], weights wt: (ntaps, ROWS) */
 typedef void (*tap_block_fn)(int64_t ntaps, const int64_t *src, const float *in,
-                             const float *wt, int64_t ldw, float *out, int64_t ldo);
+                             const float *wt, float *out, int64_t ldo);
 
 #define DEFINE_TAP_BLOCK(NAME, TARGET, VEC, LANES, ROWS, QB)                                   \
     TARGET static void NAME(int64_t ntaps, const int64_t *src, const float *in,               \
-                            const float *wt, int64_t ldw, float *out, int64_t ldo)            \
+                            const float *wt, float *out, int64_t ldo)                         \
     {                                                                                         \
         VEC acc[ROWS][QB] = {{{0}}};                                                          \
         for (int64_t s = 0; s < ntaps; s++) {                                                 \
-            const float *x = in + src[s], *ws = wt + s * ldw;                                 \
+            const float *x = in + src[s], *ws = wt + s * (ROWS);                              \
             VEC v[QB];                                                                        \
             for (int u = 0; u < (QB); u++) memcpy(&v[u], x + u * (LANES), sizeof(VEC));       \
             for (int r = 0; r < (ROWS); r++)                                                  \
@@ -76,15 +84,29 @@ typedef struct {
 DEFINE_TAP_BLOCKS(generic, , f32x4, 4, 2)
 #if defined(__x86_64__) || defined(__i386__)
 DEFINE_TAP_BLOCKS(avx2, __attribute__((target("avx2,fma"))), f32x8, 8, 2)
-DEFINE_TAP_BLOCKS(avx512, __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma"))),
-                  f32x16, 16, 4)
+#define AVX512_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+DEFINE_TAP_BLOCKS(avx512, AVX512_TARGET, f32x16, 16, 4)
+DEFINE_TAP_BLOCK(tap_wide8_avx512, AVX512_TARGET, f32x16, 16, DEEP_ROWS, 3)
+DEFINE_TAP_BLOCK(tap_vector8_avx512, AVX512_TARGET, f32x16, 16, DEEP_ROWS, 1)
 #endif
+
+int dl_conv_direct_deep(int64_t planes, int64_t m)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return planes >= SHIFTED_MIN_CHANNELS && m % DEEP_ROWS == 0 && dl_cpu_path() == DL_CPU_AVX512;
+#else
+    (void)planes, (void)m;
+    return 0;
+#endif
+}
 
 static tap_kernels_t tap_kernels(int64_t rows)
 {
 #if defined(__x86_64__) || defined(__i386__)
     switch (dl_cpu_path()) {
-    case DL_CPU_AVX512: return TAP_KERNELS(avx512, rows, 16, 4);
+    case DL_CPU_AVX512:
+        if (rows == DEEP_ROWS) return (tap_kernels_t){tap_wide8_avx512, tap_vector8_avx512, 48, 16};
+        return TAP_KERNELS(avx512, rows, 16, 4);
     case DL_CPU_AVX2: return TAP_KERNELS(avx2, rows, 8, 2);
     }
 #endif
@@ -97,7 +119,10 @@ static int tap_conv_alloc(tap_conv_t *t, int64_t groups)
 {
     const int64_t ntaps = t->kh * t->planes * t->kw;
     t->ntaps = ntaps;
-    t->rows = t->m % 4 == 0 || t->m % 3 ? 4 : t->m % 6 == 0 ? 6 : 3;
+    if (dl_conv_direct_deep(t->planes, t->m))
+        t->rows = DEEP_ROWS;
+    else
+        t->rows = t->m % 4 == 0 || t->m % 3 ? 4 : t->m % 6 == 0 ? 6 : 3;
     t->m_pad = (t->m + t->rows - 1) / t->rows * t->rows;
     t->nq = (t->oh * t->wp + TAP_PAD - 1) / TAP_PAD * TAP_PAD;
     t->src = malloc(sizeof(int64_t) * ntaps);
@@ -123,6 +148,12 @@ static int64_t tap_index(const tap_conv_t *t, int64_t i, int64_t plane, int64_t 
     return (i * t->planes + plane) * t->kw + j;
 }
 
+/* The weight of tap s for output plane o of group g in t->wt */
+static float *tap_weight(const tap_conv_t *t, int64_t g, int64_t s, int64_t o)
+{
+    return t->wt + (g * t->m_pad + o / t->rows * t->rows) * t->ntaps + s * t->rows + o % t->rows;
+}
+
 /* [*s_lo, *s_hi): the taps whose views of grid block [q0, q1) can see a nonzero input: those
  * of the kernel rows from the first to the last that reach the embedded rows. */
 static void live_taps(const tap_conv_t *t, int64_t q0, int64_t q1, int64_t *s_lo,
@@ -142,13 +173,16 @@ static void live_taps(const tap_conv_t *t, int64_t q0, int64_t q1, int64_t *s_lo
     *s_hi = i_hi > i_lo ? tap_index(t, i_hi, 0, 0) : 0;
 }
 
-/* One block of `rows` output planes by `width` grid floats from q, over the live taps. */
-static void tap_block(const tap_conv_t *t, tap_block_fn fn, int64_t width, const float *buf,
-                      const float *wt, int64_t q, float *row)
+/* The blocks of all output planes of group g by `width` grid floats from q into res: (m_pad,
+ * nq), over the live taps. */
+static void tap_blocks(const tap_conv_t *t, tap_block_fn fn, int64_t width, const float *buf,
+                       int64_t g, int64_t q, float *res)
 {
     int64_t s_lo, s_hi;
     live_taps(t, q, q + width, &s_lo, &s_hi);
-    fn(s_hi - s_lo, t->src + s_lo, buf + q, wt + s_lo * t->m_pad, t->m_pad, row + q, t->nq);
+    for (int64_t r = 0; r < t->m_pad; r += t->rows)
+        fn(s_hi - s_lo, t->src + s_lo, buf + q, tap_weight(t, g, s_lo, r), res + r * t->nq + q,
+           t->nq);
 }
 
 static void tap_conv_free(tap_conv_t *t)
@@ -157,44 +191,64 @@ static void tap_conv_free(tap_conv_t *t)
     free(t->wt);
 }
 
+/* out_img: (m, oh, ow) = at the grid floats [q0, q1) of res: (m_pad, nq) that are outputs
+ * (columns < ow of the grid's rows wp apart): those of res plus bias_g: (m) or NULL */
+static void extract_range(const tap_conv_t *t, const float *res, int64_t q0, int64_t q1,
+                          const float *bias_g, float *out_img)
+{
+    const int64_t last = (q1 - 1) / t->wp < t->oh - 1 ? (q1 - 1) / t->wp : t->oh - 1;
+    for (int64_t o = 0; o < t->m; o++)
+        for (int64_t oy = q0 / t->wp; oy <= last; oy++) {
+            const int64_t a = q0 > oy * t->wp ? q0 - oy * t->wp : 0;
+            const int64_t b = q1 - oy * t->wp < t->ow ? q1 - oy * t->wp : t->ow;
+            if (a < b)
+                extract_plane(1, b - a, res + o * t->nq + oy * t->wp + a, 0,
+                              bias_g ? bias_g[o] : 0.0f, out_img + (o * t->oh + oy) * t->ow + a);
+        }
+}
+
 /* out: (N, groups*m, oh, ow) = t's taps over each image and group of in: (N, groups*planes,
- * h, w), plus bias: (groups*m) or NULL. Threads split the images and groups. */
+ * h, w), plus bias: (groups*m) or NULL. Threads split the images and groups, and each image's
+ * grid into as many strips as there are threads when there are fewer images and groups than
+ * threads; every output is computed within one block whatever the split. */
 static int tap_conv_run(const tap_conv_t *t, int64_t n, int64_t groups, const float *in,
                         const float *bias, float *out)
 {
     const tap_kernels_t k = tap_kernels(t->rows);
     const int64_t in_plane = t->planes * t->h * t->w;
     const int64_t out_plane = t->m * t->oh * t->ow, reach = tap_reach(t);
+    const int64_t threads = dl_num_threads(), wide_blocks = t->nq / k.wide_floats;
+    const int64_t strips = n * groups >= threads ? 1 : threads;
     int failed = 0;
-#pragma omp parallel num_threads(dl_num_threads()) \
+#pragma omp parallel num_threads(threads) \
     if (n * groups * t->ntaps * t->m_pad * t->nq > PARALLEL_MIN_FLOATS * 16)
     {
         float *buf = alloc_padded(t->planes, t->hp, t->wp, reach);
         float *res = alloc_floats(t->m_pad * t->nq);
+        int64_t embedded = -1; /* the image and group in buf */
         if (!buf || !res) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(static)
-        for (int64_t img = 0; img < n * groups; img++) {
+        for (int64_t item = 0; item < n * groups * strips; item++) {
             if (!buf || !res) continue;
-            const int64_t g = img % groups;
-            for (int64_t c = 0; c < t->planes; c++)
-                embed_plane(t->h, t->w, in + img * in_plane + c * t->h * t->w, t->wp,
-                            t->hp * t->wp, t->top, t->left, buf + c * t->hp * t->wp);
-            for (int64_t r = 0; r < t->m_pad; r += t->rows) {
-                const float *wt = t->wt + g * t->ntaps * t->m_pad + r;
-                float *row = res + r * t->nq;
-                int64_t q = 0;
-                for (; q + k.wide_floats <= t->nq; q += k.wide_floats)
-                    tap_block(t, k.wide, k.wide_floats, buf, wt, q, row);
-                for (; q < t->nq; q += k.lanes)
-                    tap_block(t, k.narrow, k.lanes, buf, wt, q, row);
-            }
-            for (int64_t o = 0; o < t->m; o++)
-                extract_plane(t->oh, t->ow, res + o * t->nq, t->wp,
-                              bias ? bias[g * t->m + o] : 0.0f,
-                              out + img * out_plane + o * t->oh * t->ow);
+            const int64_t img = item / strips, strip = item % strips, g = img % groups;
+            if (img != embedded)
+                for (int64_t c = 0; c < t->planes; c++)
+                    embed_plane(t->h, t->w, in + img * in_plane + c * t->h * t->w, t->wp,
+                                t->hp * t->wp, t->top, t->left, buf + c * t->hp * t->wp);
+            embedded = img;
+            const int64_t q0 = wide_blocks * strip / strips * k.wide_floats;
+            const int64_t q1 = strip == strips - 1
+                                   ? t->nq
+                                   : wide_blocks * (strip + 1) / strips * k.wide_floats;
+            int64_t q = q0;
+            for (; q + k.wide_floats <= q1; q += k.wide_floats)
+                tap_blocks(t, k.wide, k.wide_floats, buf, g, q, res);
+            for (; q < q1; q += k.lanes)
+                tap_blocks(t, k.narrow, k.lanes, buf, g, q, res);
+            extract_range(t, res, q0, q1, bias ? bias + g * t->m : NULL, out + img * out_plane);
         }
         free(buf);
         free(res);
@@ -208,7 +262,7 @@ static int forward_taps(const dl_conv2d_t *p, const conv_dims_t *d, int64_t grou
                         tap_conv_t *t)
 {
     *t = (tap_conv_t){.planes = d->cg, .h = p->h, .w = p->w, .hp = p->h + p->pt + p->pb,
-                      .wp = p->w + p->pl + p->pr, .top = p->pt, .left = p->pl, .m = d->ocg,
+                      .wp = grid_width(p), .top = p->pt, .left = p->pl, .m = d->ocg,
                       .oh = p->oh, .ow = p->ow, .kh = p->kh, .kw = p->kw};
     const int code = tap_conv_alloc(t, groups);
     if (code == DL_OK)
@@ -231,7 +285,7 @@ int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const flo
                 for (int64_t c = 0; c < d->cg; c++)
                     for (int64_t i = 0; i < p->kh; i++)
                         for (int64_t j = 0; j < p->kw; j++)
-                            t.wt[(g * t.ntaps + tap_index(&t, i, c, j)) * t.m_pad + o] =
+                            *tap_weight(&t, g, tap_index(&t, i, c, j), o) =
                                 w[(((g * d->ocg + o) * d->cg + c) * p->kh + i) * p->kw + j];
         code = tap_conv_run(&t, p->n, p->groups, x, bias, y);
     }
@@ -239,9 +293,9 @@ int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const flo
     return code;
 }
 
-/* The dX taps: (o, i, j) flipped over dy's planes. A plane is as wide as the padded input,
- * WP = OW + (KW-1)*DW, dy's rows at its left edge: a view reaching left of a row reads the
- * zero tail of the row above, so the grid is WP wide, not WP + (KW-1)*DW as in
+/* The dX taps: (o, i, j) flipped over dy's planes. A plane's rows are grid_width wide,
+ * WP = OW + (KW-1)*DW - min(PL, PR), dy's rows at their left edge: a view reaching left of a
+ * row reads the zero tail of the row above, so the grid is WP wide, not OW + 2*(KW-1)*DW as in
  * dl_conv_dx_shifted. Above dy go the kernel extent minus PT zero rows, plus one for the first
  * row's reach. */
 int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
@@ -249,7 +303,7 @@ int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w
 {
     const int64_t ey = (p->kh - 1) * p->dh;
     tap_conv_t t = {.planes = d->ocg, .h = p->oh, .w = p->ow, .hp = p->h + ey + 1,
-                    .wp = p->w + p->pl + p->pr, .top = ey - p->pt + 1, .left = 0, .m = d->cg,
+                    .wp = grid_width(p), .top = ey - p->pt + 1, .left = 0, .m = d->cg,
                     .oh = p->h, .ow = p->w, .kh = p->kh, .kw = p->kw};
     int code = tap_conv_alloc(&t, p->groups);
     if (code == DL_OK) {
@@ -263,7 +317,7 @@ int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w
                 for (int64_t c = 0; c < d->cg; c++)
                     for (int64_t i = 0; i < p->kh; i++)
                         for (int64_t j = 0; j < p->kw; j++)
-                            t.wt[(g * t.ntaps + tap_index(&t, i, o, j)) * t.m_pad + c] =
+                            *tap_weight(&t, g, tap_index(&t, i, o, j), c) =
                                 w[(((g * d->ocg + o) * d->cg + c) * p->kh + i) * p->kw + j];
         code = tap_conv_run(&t, p->n, p->groups, dy, NULL, dx);
     }

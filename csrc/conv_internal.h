@@ -18,8 +18,10 @@ void dl_im2col_plane(const dl_conv2d_t *p, const float *x_plane, int64_t ld, flo
 /* Adjoint of dl_im2col_plane: accumulates those KH*KW rows into x_plane: (H, W). */
 void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float *x_plane);
 
-/* Below this many floats of work a parallel region costs more than it saves. */
-enum { PARALLEL_MIN_FLOATS = 1 << 15 };
+/* Below this many floats of work a parallel region costs more than it saves. From this many
+ * channels per group a stride-1 convolution's taps are deep enough for GEMMs (conv_shifted.c)
+ * or, on AVX-512, for the direct convolution's deep blocks (conv_direct.c). */
+enum { PARALLEL_MIN_FLOATS = 1 << 15, SHIFTED_MIN_CHANNELS = 32 };
 
 /* A checked layer's derived sizes and algorithm (conv.c's conv_dims) */
 typedef struct {
@@ -28,8 +30,10 @@ typedef struct {
     int64_t hw, ohw;   /* input and output plane sizes */
     int64_t chunk;     /* images per chunk */
     int pointwise;     /* 1x1, stride 1, no padding: x's planes are the columns */
-    int shifted;       /* forward and dX by shifted views of padded planes (conv_shifted.c) */
-    int direct;        /* forward and dX by direct convolution over those views (conv_direct.c) */
+    int shifted;       /* many channels: by shifted views of padded planes (conv_shifted.c) */
+    int direct;        /* few channels: by direct convolution over those views (conv_direct.c) */
+    int deep_forward;  /* shifted, but the forward pass direct with deep blocks */
+    int deep_dx;       /* shifted, but dX direct with deep blocks */
 } conv_dims_t;
 
 /* GCC vectors of 4, 8, 16 floats: the generic, AVX2 and AVX-512 register widths */
@@ -63,6 +67,15 @@ static inline void extract_plane(int64_t h, int64_t w, const float *src, int64_t
         float *restrict o = dst + r * w;
         for (int64_t k = 0; k < w; k++) o[k] = s[k] + b;
     }
+}
+
+/* The row width WP = W + max(PL, PR) of the padded planes of the direct convolution (and of
+ * the in-place dW): rows share their zero columns, a view reaching left of a row reading the
+ * zero tail of the row above, so the wide grid wastes max(PL, PR) columns a row, not PL + PR
+ * (3% of ResNet's 32-wide rows). The layer must have passed dl_conv2d_check. */
+static inline int64_t grid_width(const dl_conv2d_t *p)
+{
+    return p->w + (p->pl > p->pr ? p->pl : p->pr);
 }
 
 /* Padded planes (planes, hp, wp) plus the slack the last tap's view reaches past them. */
@@ -127,10 +140,13 @@ int dl_conv_dx_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *
 /* conv_shifted.c: dw: (OC, C/groups, KH, KW), overwritten, from x and dy */
 int dl_conv_dw_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
                        const float *dy, float *dw);
-/* conv_direct.c: as dl_conv_forward_shifted, for few channels per group */
+/* conv_direct.c: 1 when the direct convolution of `planes` input planes into m output planes
+ * takes the deep blocks of the run-time CPU path, which beat the tap GEMMs */
+int dl_conv_direct_deep(int64_t planes, int64_t m);
+/* conv_direct.c: as dl_conv_forward_shifted, by a direct convolution */
 int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
                            const float *w, const float *bias, float *y);
-/* conv_direct.c: as dl_conv_dx_shifted, for few channels per group */
+/* conv_direct.c: as dl_conv_dx_shifted, by a direct convolution */
 int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
                       const float *dy, float *dx);
 /* conv_direct.c: dw: (OC, C/groups, KH, KW), overwritten, when OC/g * kdim <= DOT_MAX_OUTPUTS */

@@ -149,8 +149,17 @@ int dl_conv_dx_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *
  * L2-resident), each block one GEMM of depth rows*OW. The batch is cut into DW_PARTS fixed
  * parts, each summed in image order into its own partial by one thread with serial GEMMs (a
  * single image leaves the threads to its GEMMs), the partials then added in part order:
- * neither the cut nor any sum depends on the thread count. */
-enum { DW_PARTS = 4, DW_COLT_BYTES = 512 << 10 };
+ * neither the cut nor any sum depends on the thread count.
+ *
+ * On AVX-512 (and with DW == 1, and tile-sized channel counts) there is no column matrix at
+ * all: with dY's rows embedded in the wide grid (OH, WP = grid_width), zero past OW, as in
+ * conv_direct.c, and xt's rows WP wide, grid position q reads tap (i, j) at row
+ * q + i*DH*WP + j of xt, so the KW taps of kernel row i are the KW*cg contiguous floats from
+ * row q + i*DH*WP, and
+ *     dwt_g[:, i*KW*cg..] += dY_ext: (OC/g, OH*WP) · xt from row i*DH*WP: (OH*WP, KW*cg)
+ * reads xt in place, rows cg apart. Tiles of DW_ROWS x DW_COLS keep 24 of the 32 registers
+ * accumulating over an image's grid (ResNet's 3x3 dW ran 1.15x faster than through colt). */
+enum { DW_PARTS = 4, DW_COLT_BYTES = 512 << 10, DW_ROWS = 8, DW_COLS = 48 };
 
 /* xt: (HP*WP, cg) = the cg planes x_g: (cg, H, W) embedded as in embed_plane, channels last;
  * transposed a block of TRANSPOSE_COLS columns at a time, whose rows of xt stay in L1. */
@@ -208,6 +217,67 @@ static int dw_part(const dl_conv2d_t *p, const conv_dims_t *d, const float *x, c
     return DL_OK;
 }
 
+/* True when dW takes the in-place tiles: on AVX-512, for a tile grid that fits, and more than
+ * one image (one image leaves the threads to the GEMMs over colt). */
+static int dw_in_place(const dl_conv2d_t *p, const conv_dims_t *d)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return dl_cpu_path() == DL_CPU_AVX512 && p->dw == 1 && p->kw * d->cg % DW_COLS == 0 &&
+           d->ocg % DW_ROWS == 0 && p->n > 1;
+#else
+    (void)p, (void)d;
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* c: (DW_ROWS, DW_COLS), rows ldc apart, += a: (DW_ROWS, k), rows lda apart, · b: (k, DW_COLS),
+ * rows ldb apart */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+static void dw_tile_avx512(int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                           float *c, int64_t ldc)
+{
+    enum { VECS = DW_COLS / 16 };
+    f32x16 acc[DW_ROWS][VECS];
+    for (int r = 0; r < DW_ROWS; r++)
+        for (int u = 0; u < VECS; u++) memcpy(&acc[r][u], c + r * ldc + 16 * u, sizeof(f32x16));
+    for (int64_t q = 0; q < k; q++) {
+        f32x16 v[VECS];
+        for (int u = 0; u < VECS; u++) memcpy(&v[u], b + q * ldb + 16 * u, sizeof(f32x16));
+        for (int r = 0; r < DW_ROWS; r++)
+            for (int u = 0; u < VECS; u++) acc[r][u] += a[r * lda + q] * v[u];
+    }
+    for (int r = 0; r < DW_ROWS; r++)
+        for (int u = 0; u < VECS; u++) memcpy(c + r * ldc + 16 * u, &acc[r][u], sizeof(f32x16));
+}
+#endif
+
+/* As dw_part, by the in-place tiles (dw_in_place must hold): xt with (KW-1)*cg zero floats of
+ * slack, dye: (OC/g, OH*WP) */
+static void dw_part_in_place(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                             const float *dy, int64_t n0, int64_t n1, float *xt, float *dye,
+                             float *acc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const int64_t hp = p->h + p->pt + p->pb, wp = grid_width(p), nq = p->oh * wp;
+    const int64_t span = p->kw * d->cg; /* dwt's columns of one kernel row */
+    memset(acc, 0, sizeof(float) * p->oc * d->kdim);
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t g = 0; g < p->groups; g++) {
+            embed_channels_last(p, d->cg, x + (n * p->c + g * d->cg) * d->hw, hp, wp, xt);
+            for (int64_t o = 0; o < d->ocg; o++)
+                embed_plane(p->oh, p->ow, dy + (n * p->oc + g * d->ocg + o) * d->ohw, wp, nq, 0,
+                            0, dye + o * nq);
+            for (int64_t o = 0; o < d->ocg; o += DW_ROWS)
+                for (int64_t i = 0; i < p->kh; i++)
+                    for (int64_t col = 0; col < span; col += DW_COLS)
+                        dw_tile_avx512(nq, dye + o * nq, nq, xt + i * p->dh * wp * d->cg + col,
+                                       d->cg, acc + (g * d->ocg + o) * d->kdim + i * span + col,
+                                       d->kdim);
+        }
+#endif
+}
+
 /* dw: (OC, cg, KH, KW) = the sum, in order, of the `parts` partials dwt: (parts, OC, KH*KW, cg) */
 static void sum_parts(const dl_conv2d_t *p, const conv_dims_t *d, int64_t parts,
                       const float *dwt, float *dw)
@@ -230,24 +300,32 @@ int dl_conv_dw_shifted(const dl_conv2d_t *p, const conv_dims_t *d, const float *
     const int64_t parts = p->n < DW_PARTS ? p->n : DW_PARTS;
     int64_t rows = DW_COLT_BYTES / ((int64_t)sizeof(float) * p->ow * d->kdim);
     rows = rows < 1 ? 1 : rows > p->oh ? p->oh : rows;
+    const int in_place = dw_in_place(p, d);
     float *dwt = alloc_floats(parts * p->oc * d->kdim);
     int failed = !dwt;
 #pragma omp parallel num_threads(dl_num_threads()) if (dwt && parts > 1)
     {
-        float *xt = alloc_floats(hp * wp * d->cg);
-        float *colt = alloc_floats(rows * p->ow * d->kdim);
-        int code = dwt && xt && colt ? DL_OK : DL_ENOMEM;
+        float *xt = in_place ? alloc_padded(1, hp * grid_width(p), d->cg, (p->kw - 1) * d->cg)
+                             : alloc_floats(hp * wp * d->cg);
+        /* dY's wide grid for the in-place tiles, else colt */
+        float *work = alloc_floats(in_place ? d->ocg * p->oh * grid_width(p)
+                                            : rows * p->ow * d->kdim);
+        int code = dwt && xt && work ? DL_OK : DL_ENOMEM;
 #pragma omp for schedule(static)
-        for (int64_t q = 0; q < parts; q++)
-            if (code == DL_OK)
-                code = dw_part(p, d, x, dy, p->n * q / parts, p->n * (q + 1) / parts, rows, xt,
-                               colt, dwt + q * p->oc * d->kdim);
+        for (int64_t q = 0; q < parts; q++) {
+            const int64_t n0 = p->n * q / parts, n1 = p->n * (q + 1) / parts;
+            float *acc = dwt + q * p->oc * d->kdim;
+            if (code == DL_OK && in_place)
+                dw_part_in_place(p, d, x, dy, n0, n1, xt, work, acc);
+            else if (code == DL_OK)
+                code = dw_part(p, d, x, dy, n0, n1, rows, xt, work, acc);
+        }
         if (code != DL_OK) {
 #pragma omp atomic write
             failed = 1;
         }
         free(xt);
-        free(colt);
+        free(work);
     }
     if (!failed) sum_parts(p, d, parts, dwt, dw);
     free(dwt);

@@ -83,9 +83,12 @@ def test_conv2d_backward_computes_only_the_gradients_asked_for(need):
 # images than a dW chunk, blocks of 6 output planes) and conv2 (blocks of 6 for dX), and with
 # groups, dilation and asymmetric padding (blocks of 6 forward, of 3 for dX). A 1x1 pointwise conv, a strided ResNet-like 3x3
 # conv (im2col columns, dot-tile dW); >= 32 channels per group at stride 1 take the shifted-view
-# forward and dX, and dW by transposed columns (dilation, asymmetric padding, groups, one image;
-# more images than dW's 4 batch parts, not a multiple of them, and output rows in several
-# blocks); and a strided conv with GEMM dW over im2col columns.
+# forward and dX (on AVX-512 the direct convolution's deep blocks of 8 output planes where
+# they divide the planes: with groups, and one image cut into strips across threads), and dW
+# by transposed columns (dilation, asymmetric padding, groups, one image; more images than
+# dW's 4 batch parts, not a multiple of them, and output rows in several blocks; on AVX-512
+# by in-place tiles where they fit, with groups and a 2x3 kernel); and a strided conv with
+# GEMM dW over im2col columns.
 LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
          ((21, 6, 14, 14), (16, 6, 5, 5), (0, 0, 0, 0), 1, 1, 1),
          ((40, 6, 12, 11), (12, 3, 3, 2), (1, 2, 0, 1), 2, 1, 2),
@@ -95,7 +98,9 @@ LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
          ((1, 32, 9, 7), (8, 32, 3, 2), (2, 1, 1, 0), 1, 1, 2),
          ((3, 64, 5, 6), (10, 32, 2, 3), (0, 1, 2, 0), 2, 1, 1),
          ((2, 32, 7, 7), (20, 32, 3, 3), (1, 0, 1, 0), 1, 2, 1),
-         ((6, 32, 32, 30), (8, 32, 3, 3), (1, 1, 1, 1), 1, 1, 1)]
+         ((6, 32, 32, 30), (8, 32, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((1, 40, 10, 9), (32, 40, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((3, 64, 6, 7), (32, 32, 2, 3), (1, 0, 2, 1), 2, 1, 1)]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, groups, stride, dilation", LARGE)
