@@ -294,7 +294,9 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     t = np.where(valid, target, 0)
     rows = np.arange(n)
     eps = float(label_smoothing)
-    loss = -(1 - eps) * logp[rows, t] - eps * logp.mean(axis=1)
+    loss = -(1 - eps) * logp[rows, t]
+    if eps:  # only then: a -inf logit (a masked class) has a -inf log-probability
+        loss = loss - eps * logp.mean(axis=1)
     loss = np.where(valid, loss, 0.0)
     count = int(valid.sum())
     if reduction == "none":
