@@ -274,19 +274,31 @@ static int forward_taps(const dl_conv2d_t *p, const conv_dims_t *d, int64_t grou
     return code;
 }
 
+/* t's weights from w: (OC, C/groups, KH, KW): tap (i, c, j) of output plane o for the
+ * forward pass, or flipped for dX, tap (i, o, j) of input plane c. */
+static void load_weights(tap_conv_t *t, const dl_conv2d_t *p, const conv_dims_t *d,
+                         const float *w, int flipped)
+{
+    for (int64_t g = 0; g < p->groups; g++)
+        for (int64_t o = 0; o < d->ocg; o++)
+            for (int64_t c = 0; c < d->cg; c++)
+                for (int64_t i = 0; i < p->kh; i++)
+                    for (int64_t j = 0; j < p->kw; j++) {
+                        const float v = *w++;
+                        if (flipped)
+                            *tap_weight(t, g, tap_index(t, i, o, j), c) = v;
+                        else
+                            *tap_weight(t, g, tap_index(t, i, c, j), o) = v;
+                    }
+}
+
 int dl_conv_forward_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
                           const float *w, const float *bias, float *y)
 {
     tap_conv_t t;
     int code = forward_taps(p, d, p->groups, &t);
     if (code == DL_OK) {
-        for (int64_t g = 0; g < p->groups; g++)
-            for (int64_t o = 0; o < d->ocg; o++)
-                for (int64_t c = 0; c < d->cg; c++)
-                    for (int64_t i = 0; i < p->kh; i++)
-                        for (int64_t j = 0; j < p->kw; j++)
-                            *tap_weight(&t, g, tap_index(&t, i, c, j), o) =
-                                w[(((g * d->ocg + o) * d->cg + c) * p->kh + i) * p->kw + j];
+        load_weights(&t, p, d, w, 0);
         code = tap_conv_run(&t, p->n, p->groups, x, bias, y);
     }
     tap_conv_free(&t);
@@ -312,13 +324,7 @@ int dl_conv_dx_direct(const dl_conv2d_t *p, const conv_dims_t *d, const float *w
                 for (int64_t j = 0; j < p->kw; j++)
                     t.src[tap_index(&t, i, o, j)] =
                         o * t.hp * t.wp + (ey - i * p->dh + 1) * t.wp + p->pl - j * p->dw;
-        for (int64_t g = 0; g < p->groups; g++)
-            for (int64_t o = 0; o < d->ocg; o++)
-                for (int64_t c = 0; c < d->cg; c++)
-                    for (int64_t i = 0; i < p->kh; i++)
-                        for (int64_t j = 0; j < p->kw; j++)
-                            *tap_weight(&t, g, tap_index(&t, i, o, j), c) =
-                                w[(((g * d->ocg + o) * d->cg + c) * p->kh + i) * p->kw + j];
+        load_weights(&t, p, d, w, 1);
         code = tap_conv_run(&t, p->n, p->groups, dy, NULL, dx);
     }
     tap_conv_free(&t);
