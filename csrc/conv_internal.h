@@ -48,14 +48,17 @@ static inline float *alloc_floats(int64_t n)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-/* dst: (ld_plane) = zeros with src: (h, w) at row top, column left of rows wp floats apart
- * (top + h rows of wp fit in ld_plane) */
-static inline void embed_plane(int64_t h, int64_t w, const float *src, int64_t wp,
-                               int64_t ld_plane, int64_t top, int64_t left, float *dst)
+/* src: (h, w) into dst's rows wp floats apart, at row top, column left. dst's other floats are
+ * its zero padding, left as they are: a buffer is zeroed once (alloc_padded) and every image
+ * embedded in it writes the same floats. */
+static inline void embed_plane(int64_t h, int64_t w, const float *src, int64_t wp, int64_t top,
+                               int64_t left, float *dst)
 {
-    memset(dst, 0, sizeof(float) * ld_plane);
-    for (int64_t r = 0; r < h; r++)
-        memcpy(dst + (top + r) * wp + left, src + r * w, sizeof(float) * w);
+    for (int64_t r = 0; r < h; r++) {
+        const float *restrict s = src + r * w;
+        float *restrict d = dst + (top + r) * wp + left;
+        for (int64_t k = 0; k < w; k++) d[k] = s[k];
+    }
 }
 
 /* dst: (h, w) = the first w columns of the h rows of src, ld_row floats apart, plus b */
@@ -69,6 +72,16 @@ static inline void extract_plane(int64_t h, int64_t w, const float *src, int64_t
     }
 }
 
+/* Prefetches part `part` of `parts` of the n floats at src into L2: spread over the blocks of
+ * one image, the next image's input arrives while they compute, and its embedding reads L2
+ * instead of memory. */
+static inline void prefetch_part(const float *src, int64_t n, int64_t part, int64_t parts)
+{
+    enum { LINE_FLOATS = 16 };
+    const int64_t lo = n * part / parts / LINE_FLOATS * LINE_FLOATS, hi = n * (part + 1) / parts;
+    for (int64_t k = lo; k < hi; k += LINE_FLOATS) __builtin_prefetch(src + k, 0, 2);
+}
+
 /* The row width WP = W + max(PL, PR) of the padded planes of the direct convolution (and of
  * the in-place dW): rows share their zero columns, a view reaching left of a row reading the
  * zero tail of the row above, so the wide grid wastes max(PL, PR) columns a row, not PL + PR
@@ -78,11 +91,12 @@ static inline int64_t grid_width(const dl_conv2d_t *p)
     return p->w + (p->pl > p->pr ? p->pl : p->pr);
 }
 
-/* Padded planes (planes, hp, wp) plus the slack the last tap's view reaches past them. */
+/* Padded planes (planes, hp, wp) plus the slack the last tap's view reaches past them, all
+ * zero (NULL when out of memory) */
 static inline float *alloc_padded(int64_t planes, int64_t hp, int64_t wp, int64_t slack)
 {
     float *buf = alloc_floats(planes * hp * wp + slack);
-    if (buf) memset(buf + planes * hp * wp, 0, sizeof(float) * slack);
+    if (buf) memset(buf, 0, sizeof(float) * (planes * hp * wp + slack));
     return buf;
 }
 
