@@ -146,6 +146,12 @@ def default_cases(quick: bool = False) -> list[Case]:
     ]
 
 
+# Idle threads of the backend timed before keep spinning for a while (OpenBLAS's for ~0.1 s):
+# on a 2-core machine they would take a core from the next backend's second thread (a 256³
+# product took 8x longer). Each backend is timed only after they have gone to sleep.
+SETTLE_SECONDS = 0.2
+
+
 def median_time(fn: Callable[[], object], budget: float, min_reps: int = 3,
                 max_reps: int = 200) -> float:
     """Median wall time of fn() over repetitions filling `budget` seconds (after a warm-up)."""
@@ -191,6 +197,7 @@ def run(cases: list[Case], threads: int, budget: float = 0.5, seed: int = 0,
             if torch is not None and case.torch is not None:
                 runners["torch"] = case.torch(torch, *inputs)
             for backend, fn in runners.items():
+                time.sleep(SETTLE_SECONDS)
                 median = median_time(fn, budget)
                 records.append({
                     "kernel": case.kernel, "shape": case.shape, "backend": backend,
