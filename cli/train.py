@@ -9,7 +9,7 @@ import click
 
 from dlcore import data
 from dlcore import train as training
-from dlcore.train import progress
+from . import progress
 
 
 @click.command()
@@ -20,6 +20,8 @@ from dlcore.train import progress
               help="Run directory [default: runs/<config name>-<timestamp>].")
 @click.option("--resume", type=click.Path(exists=True),
               help="Continue the run in this directory exactly where it stopped.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run already in --out (its config, metrics and checkpoints).")
 @click.option("--allow-config-change", is_flag=True,
               help="Resume even though CONFIG or --set changes the run's config.")
 @click.option("--threads", type=click.IntRange(min=1), help="Kernel threads.")
@@ -28,8 +30,8 @@ from dlcore.train import progress
 @click.option("--log-every", type=click.IntRange(min=0), default=0,
               help="Plain progress: also a line every N steps.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout.")
-def train(config, overrides, out, resume, allow_config_change, threads, progress_mode, log_every,
-          as_json):
+def train(config, overrides, out, resume, overwrite, allow_config_change, threads, progress_mode,
+          log_every, as_json):
     """Train the experiment CONFIG (a TOML file) into a run directory.
 
     With --resume RUN_DIR, CONFIG defaults to the run's own config.toml.
@@ -42,25 +44,35 @@ def train(config, overrides, out, resume, allow_config_change, threads, progress
     except training.ConfigError as error:
         raise click.ClickException(str(error)) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(out or resume or Path("runs") / f"{experiment.name}-{stamp}")
+    if out or resume:
+        run_dir = Path(out or training.run_dir_of(resume))
+    else:
+        run_dir = training.unique_run_dir("runs", f"{experiment.name}-{stamp}")
     try:
         with progress.display(progress_mode, log_every) as report:
             summary = training.run(experiment, run_dir=run_dir, resume=resume, report=report,
-                                   threads=threads, allow_config_change=allow_config_change)
+                                   threads=threads, allow_config_change=allow_config_change,
+                                   overwrite=overwrite)
     except training.RunInterrupted as stop:
         click.echo(f"{stop}\nresume with: dl train --resume {shlex.quote(str(run_dir))}",
                    err=True)
         sys.exit(stop.exit_code)
     except KeyboardInterrupt:  # a second Ctrl-C: the user would not wait for the step to end
-        click.echo(f"stopped at once; resume from the last epoch with: dl train --resume "
-                   f"{shlex.quote(str(run_dir))}", err=True)
+        if training.checkpoint_path(run_dir, "last").is_file():
+            click.echo(f"stopped at once; resume from the last checkpoint with: dl train "
+                       f"--resume {shlex.quote(str(run_dir))}", err=True)
+        else:
+            click.echo(f"stopped at once, before the first checkpoint: nothing to resume; "
+                       f"start again with: dl train {shlex.quote(str(config))} --out "
+                       f"{shlex.quote(str(run_dir))} --overwrite", err=True)
         sys.exit(130)
     except training.NonFiniteLoss as error:
         last = training.checkpoint_path(run_dir, "last")
         kept = f"; the last good checkpoint is {last}" if last.is_file() else ""
         raise click.ClickException(f"{error}{kept}") from None
     except (training.ConfigError, training.ConfigChanged, training.CheckpointError,
-            data.DatasetNotFoundError, data.FetchError) as error:
+            training.RunExists, training.RunLocked, data.DatasetNotFoundError,
+            data.FetchError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2))

@@ -12,7 +12,7 @@ from .loader import DataLoader
 from .registry import DATASETS, dataset_entry, fetch_dataset, get_dataset
 from .storage import DatasetNotFoundError, Resource, data_dir
 from .sword import osis_to_text, read_ztext
-from .synthetic import linear_regression, noisy_sine, two_spirals
+from .synthetic import gaussian_2d, linear_regression, noisy_sine, two_spirals
 from .text import LanguageModelDataset, TranslationDataset, Vocab, chars, words
 from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
@@ -21,6 +21,7 @@ __all__ = [
     "DatasetNotFoundError", "FashionMNIST", "FetchError", "LanguageModelDataset", "MNIST",
     "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resource", "TranslationDataset", "Vocab",
     "aligned_pairs", "chars", "data_dir", "dataset_entry", "fetch", "fetch_dataset",
-    "get_dataset", "kjv_language_model", "kjv_rv1909_translation", "linear_regression",
-    "noisy_sine", "osis_to_text", "parse_idx", "read_idx", "read_ztext", "two_spirals", "words",
+    "gaussian_2d", "get_dataset", "kjv_language_model", "kjv_rv1909_translation",
+    "linear_regression", "noisy_sine", "osis_to_text", "parse_idx", "read_idx", "read_ztext",
+    "two_spirals", "words",
 ]

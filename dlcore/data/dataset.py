@@ -2,9 +2,14 @@
 
 In-memory datasets answer a whole batch with one fancy-indexing per array, so loading costs no
 Python loop per sample. A sample is a batch of one with the batch axis dropped.
+
+``metadata`` says what a dataset holds, in the terms a model builder's options use:
+``input_shape``, ``num_classes``, ``classes``, ``target_shape``, ``vocab_size``, ``pad_id`` …
+It is plain JSON (str, int, float, bool, lists and dicts of them) and the same for every split.
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import numpy as np
@@ -13,8 +18,29 @@ import numpy as np
 Transform = Callable[[np.ndarray, "np.random.Generator | None"], np.ndarray]
 
 
+def check_metadata(metadata: dict) -> dict:
+    """``metadata`` itself if it is plain JSON with str keys; TypeError naming the key if not."""
+    def plain(value) -> bool:
+        if isinstance(value, (list, tuple)):
+            return all(map(plain, value))
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        return value is None or type(value) in (str, int, float, bool)  # excludes numpy scalars
+
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not plain(value):
+            raise TypeError(f"dataset metadata {key!r} must be plain JSON (str, int, float, "
+                            f"bool, lists), got {value!r} of type {type(value).__name__}")
+    return metadata
+
+
 class Dataset:
     """A sized collection of samples, each a tuple of arrays, fetched a batch at a time."""
+
+    @property
+    def metadata(self) -> dict:
+        """What the samples are (see the module docstring); nothing is known here."""
+        return {}
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
@@ -37,10 +63,12 @@ class ArrayDataset(Dataset):
     """Samples are rows of equally long arrays; ``transform`` applies to the first (the inputs).
 
     arrays: (N, ...) each. Subclasses that store inputs compactly (uint8 images) override
-    :meth:`to_inputs` to convert a batch on the way out.
+    :meth:`to_inputs` to convert a batch on the way out. ``metadata`` adds to (or overrides)
+    what :attr:`metadata` infers from the arrays.
     """
 
-    def __init__(self, *arrays: np.ndarray, transform: Transform | None = None):
+    def __init__(self, *arrays: np.ndarray, transform: Transform | None = None,
+                 metadata: dict | None = None):
         if not arrays:
             raise ValueError("ArrayDataset needs at least one array")
         arrays = tuple(np.asarray(a) for a in arrays)
@@ -50,6 +78,7 @@ class ArrayDataset(Dataset):
                              f"{[a.shape for a in arrays]}")
         self.arrays = arrays
         self.transform = transform
+        self._metadata = check_metadata(dict(metadata or {}))
 
     def __len__(self) -> int:
         return self.arrays[0].shape[0]
@@ -64,3 +93,16 @@ class ArrayDataset(Dataset):
         if self.transform is not None:
             inputs = self.transform(inputs, rng)
         return (inputs, *rest)
+
+    @property
+    def metadata(self) -> dict:
+        """``input_shape`` of float inputs (one sample as the model gets it, transform
+        included, which may change it) and ``target_shape`` of float second arrays (regression
+        targets), then the ``metadata`` given."""
+        inferred = {}
+        inputs = self.get_batch(np.arange(min(len(self), 1)), np.random.default_rng(0))[0]
+        if np.issubdtype(inputs.dtype, np.floating):
+            inferred["input_shape"] = list(inputs.shape[1:])
+        if len(self.arrays) > 1 and np.issubdtype(self.arrays[1].dtype, np.floating):
+            inferred["target_shape"] = list(self.arrays[1].shape[1:])
+        return {**inferred, **copy.deepcopy(self._metadata)}

@@ -76,6 +76,12 @@ class IdxImages(ArrayDataset):
     def to_inputs(self, stored):
         return (stored.astype(np.float32) / 255.0)[:, None]
 
+    @property
+    def metadata(self) -> dict:
+        """input_shape [1, H, W] (after the transform), num_classes and the class names."""
+        return {**super().metadata, "num_classes": len(self.classes),
+                "classes": list(self.classes)}
+
 
 class FashionMNIST(IdxImages):
     """Zalando's Fashion-MNIST (MIT licence): 10 kinds of clothing, 6,000 train images each."""

@@ -73,6 +73,9 @@ _ENTRIES = [
     DatasetEntry("noisy-sine", synthetic.noisy_sine,
                  "sin(0.01 t) plus Gaussian noise as next-value windows, generated from a seed",
                  "generated, no licence"),
+    DatasetEntry("gaussian-2d", synthetic.gaussian_2d,
+                 "2-D points x = zA + b from a correlated Gaussian, no targets (d2l's GAN "
+                 "example), generated from a seed", "generated, no licence"),
 ]
 DATASETS = {entry.name: entry for entry in _ENTRIES}
 

@@ -44,7 +44,8 @@ def two_spirals(split: str = "train", num_samples: int = 1000, turns: float = 1.
     angle = 2 * np.pi * turns * radius + np.pi * labels  # the second arm is the first turned 180°
     points = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     points += noise * rng.standard_normal((num_samples, 2))
-    return ArrayDataset(points.astype(np.float32), labels.astype(np.int64))
+    return ArrayDataset(points.astype(np.float32), labels.astype(np.int64),
+                        metadata={"num_classes": 2})
 
 
 def noisy_sine(split: str = "train", length: int = 1000, num_steps: int = 4,
@@ -62,3 +63,20 @@ def noisy_sine(split: str = "train", length: int = 1000, num_steps: int = 4,
     series = np.sin(0.01 * time) + noise * rng.standard_normal(length)
     windows = np.lib.stride_tricks.sliding_window_view(series, num_steps + 1)
     return ArrayDataset(windows[:, :-1].astype(np.float32), windows[:, -1:].astype(np.float32))
+
+
+# d2l's GAN chapter: a linear map of a standard normal, so the true law is N(b, A^T A).
+_GAUSSIAN_A = np.array([[1.0, 2.0], [-0.1, 0.5]])
+_GAUSSIAN_B = np.array([1.0, 2.0])
+
+
+def gaussian_2d(split: str = "train", num_samples: int = 1000, seed: int = 0) -> ArrayDataset:
+    """x = z A + b, z ~ N(0, I_2): samples (x,) with x: (N, 2) float32 and no targets.
+
+    Data for a GAN to learn; metadata gives the true ``mean`` b and ``cov`` A^T A.
+    """
+    _positive("num_samples", num_samples)
+    rng = _generator(seed, split)
+    x = rng.standard_normal((num_samples, 2)) @ _GAUSSIAN_A + _GAUSSIAN_B
+    return ArrayDataset(x.astype(np.float32), metadata={
+        "mean": _GAUSSIAN_B.tolist(), "cov": (_GAUSSIAN_A.T @ _GAUSSIAN_A).tolist()})

@@ -16,6 +16,8 @@ import numpy as np
 from .dataset import ArrayDataset
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
+#: Vocabularies up to this size are listed whole in a dataset's metadata (KJV words: 12.8k).
+LISTED_VOCAB_SIZE = 10_000
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
@@ -101,6 +103,13 @@ class LanguageModelDataset(ArrayDataset):
                          ids[1:span + 1].reshape(windows, num_steps))
         self.vocab = vocab
 
+    @property
+    def metadata(self) -> dict:
+        """vocab_size, vocab (index = id; only up to LISTED_VOCAB_SIZE tokens), unk_id, seq_len."""
+        listed = {"vocab": list(self.vocab.tokens)} if len(self.vocab) <= LISTED_VOCAB_SIZE else {}
+        return {"vocab_size": len(self.vocab), **listed, "unk_id": self.vocab[UNK],
+                "seq_len": int(self.arrays[0].shape[1])}
+
 
 def pad_or_truncate(sequences: Sequence[np.ndarray], num_steps: int, pad: int
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -142,10 +151,24 @@ class TranslationDataset(ArrayDataset):
         self.src_vocab = src_vocab or _sentence_vocab(source, min_freq)
         self.tgt_vocab = tgt_vocab or _sentence_vocab(target, min_freq)
         for side, vocab in (("src_vocab", self.src_vocab), ("tgt_vocab", self.tgt_vocab)):
-            if PAD not in vocab or EOS not in vocab:
-                raise ValueError(f"TranslationDataset {side} lacks {PAD} or {EOS}")
+            if PAD not in vocab or BOS not in vocab or EOS not in vocab:
+                raise ValueError(f"TranslationDataset {side} lacks {PAD}, {BOS} or {EOS}")
+        for token in (PAD, BOS, EOS):  # one id per special token, whichever side a model reads
+            if self.src_vocab[token] != self.tgt_vocab[token]:
+                raise ValueError(f"TranslationDataset vocabularies disagree on {token}: id "
+                                 f"{self.src_vocab[token]} in src_vocab, "
+                                 f"{self.tgt_vocab[token]} in tgt_vocab")
         arrays = []
         for sentences, vocab in ((source, self.src_vocab), (target, self.tgt_vocab)):
             ids = [vocab.encode([*tokens, EOS]) for tokens in sentences]
             arrays += pad_or_truncate(ids, num_steps, vocab[PAD])
         super().__init__(*arrays)
+        self.num_steps = num_steps
+
+    @property
+    def metadata(self) -> dict:
+        """src_vocab_size, tgt_vocab_size, the special ids both vocabularies share, num_steps."""
+        vocab = self.tgt_vocab
+        return {"src_vocab_size": len(self.src_vocab), "tgt_vocab_size": len(vocab),
+                "unk_id": vocab[UNK], "pad_id": vocab[PAD], "bos_id": vocab[BOS],
+                "eos_id": vocab[EOS], "num_steps": self.num_steps}

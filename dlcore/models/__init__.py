@@ -1,5 +1,9 @@
 """The model zoo: ``get_model(name, **hparams)``; ``MODELS`` lists every registered model."""
-from . import language, lenet, linear, mlp  # noqa: F401  (each module registers its models)
-from .registry import ACTIVATIONS, MODELS, TASKS, ModelEntry, get_model, model_entry, register
+from . import gan, language, lenet, linear, mlp, seq2seq  # noqa: F401  (each module registers its models)
+from .gan import GAN
+from .registry import (
+    ACTIVATIONS, DATA_OPTIONS, MODELS, ModelEntry, data_options, get_model, model_entry, register,
+)
 
-__all__ = ["ACTIVATIONS", "MODELS", "TASKS", "ModelEntry", "get_model", "model_entry", "register"]
+__all__ = ["ACTIVATIONS", "DATA_OPTIONS", "GAN", "MODELS", "ModelEntry", "data_options",
+           "get_model", "model_entry", "register"]

@@ -8,17 +8,23 @@ from .registry import register
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+def recurrent(cell: str, input_size: int, hidden_size: int, num_layers: int,
+              dropout: float) -> nn.Module:
+    """A batch-first recurrent stack of ``cell`` ("rnn", "lstm" or "gru")."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    return CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                       dropout=dropout)
+
+
 class RecurrentLanguageModel(nn.Module):
     """tokens (N, T) int64 -> next-token logits (N, T, V): embedding, recurrent stack, linear."""
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int,
                  cell: str, dropout: float):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = CELLS[cell](embedding_dim, hidden_size, num_layers=num_layers,
-                               batch_first=True, dropout=dropout)
+        self.rnn = recurrent(cell, embedding_dim, hidden_size, num_layers, dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, tokens):

@@ -1,20 +1,53 @@
 """The model zoo's registry: a name → a builder of a :class:`~dlcore.nn.Module` and its task.
 
-The task tells the trainer which loss and metrics fit the model's output:
+The task names what the model is trained for (``classification``, ``regression``,
+``language_model``, ``seq2seq``, ``adversarial``, ...); :mod:`dlcore.train.tasks` says, per
+task, how a batch feeds the model and which loss and metrics fit its output.
 
-- ``classification``: logits (N, C) against int64 labels (N,): cross-entropy, accuracy;
-- ``regression``: predictions (N, K) against float targets (N, K): mean squared error;
-- ``language_model``: logits (N, T, V) against int64 tokens (N, T): cross-entropy, perplexity.
+Builder options named in :data:`DATA_OPTIONS` describe the data rather than the model
+(``num_classes``, ``vocab_size``); the trainer fills them from the dataset's metadata
+(:func:`data_options`), so a config need not repeat them.
 """
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dlcore import nn
 
-TASKS = ("classification", "regression", "language_model")
+#: Builder options the data determines: each with how it follows from a dataset's metadata.
+DATA_OPTIONS: dict[str, Callable[[Mapping], object]] = {
+    "num_classes": lambda m: m["num_classes"],
+    "in_features": lambda m: math.prod(m["input_shape"]),
+    "in_channels": lambda m: m["input_shape"][0] if len(m["input_shape"]) == 3 else None,
+    "image_size": lambda m: (m["input_shape"][1] if len(m["input_shape"]) == 3
+                             and m["input_shape"][1] == m["input_shape"][2] else None),
+    "out_features": lambda m: math.prod(m["target_shape"]),
+    "vocab_size": lambda m: m["vocab_size"],
+    "src_vocab_size": lambda m: m["src_vocab_size"],
+    "tgt_vocab_size": lambda m: m["tgt_vocab_size"],
+    "pad_id": lambda m: m["pad_id"],
+    "bos_id": lambda m: m["bos_id"],
+    "eos_id": lambda m: m["eos_id"],
+}
+
+
+def data_options(metadata: Mapping) -> dict[str, object]:
+    """The :data:`DATA_OPTIONS` values that ``metadata`` determines (keys it lacks are left
+    out): ``{"input_shape": [1, 28, 28], "num_classes": 10}`` gives num_classes 10,
+    in_features 784, in_channels 1 and image_size 28."""
+    options = {}
+    for name, derive in DATA_OPTIONS.items():
+        try:
+            value = derive(metadata)
+        except (KeyError, TypeError, IndexError):
+            continue
+        if value is not None:
+            options[name] = int(value)
+    return options
+
 
 #: The activations a model builder accepts by name.
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid,
@@ -42,8 +75,8 @@ MODELS: dict[str, ModelEntry] = {}
 
 def register(name: str, task: str) -> Callable:
     """Decorator: add ``builder(**hparams) -> Module`` to the zoo as ``name``."""
-    if task not in TASKS:
-        raise ValueError(f"register: task must be one of {TASKS}, got {task!r}")
+    if not isinstance(task, str) or not task:
+        raise ValueError(f"register: task must be a task name, got {task!r}")
 
     def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in MODELS:

@@ -1,6 +1,6 @@
 """Checkpoint files: a tree of state in one ``.npz``, written atomically, read without pickle.
 
-A checkpoint is a nested dict (model, optimizer, scheduler, loader, RNG and trainer state).
+A checkpoint is a nested dict (model, updater, loader, RNG, callbacks and trainer state).
 Its ndarrays are stored as the ``.npz`` members, named by their path in the tree
 (``model/fc.weight``); everything else (numbers, strings, lists, JSON-able dicts) goes into
 one JSON member, ``meta.json``, where each array appears as ``{"__array__": member}``. The JSON
@@ -22,7 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 FORMAT = "dlcore-checkpoint"
-VERSION = 1
+VERSION = 2
 _META = "meta.json"
 _ARRAY = "__array__"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -46,7 +46,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     """Create or replace ``path`` with what ``write(file)`` writes, all or nothing: into a
     temporary file in the same folder, fsync'd, renamed over ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CheckpointError(f"cannot create {path.parent}: {error.strerror or error}") from None
     temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(temp, "xb") as file:  # unlike mkstemp's 0600, the umask's permissions
@@ -54,10 +57,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
+        _fsync_dir(path.parent)
+    except OSError as error:  # a full disk, a read-only or vanished folder
+        temp.unlink(missing_ok=True)
+        kept = "; the previous version is kept" if path.exists() else ""
+        raise CheckpointError(f"cannot write {path}: {error.strerror or error}{kept}") from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -113,10 +120,44 @@ def load(path: str | os.PathLike) -> dict:
                               f"a .npz file): {type(error).__name__}: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a .npz file but not a dlcore checkpoint")
-    if meta.get("version") != VERSION:
+    if meta.get("version") not in _UPGRADES and meta.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')!r}; "
-                              f"this dlcore reads version {VERSION}")
-    return _join(meta["state"], arrays, path)
+                              f"this dlcore reads versions 1 to {VERSION}")
+    tree = _join(meta["state"], arrays, path)
+    for version in range(meta["version"], VERSION):
+        tree = _UPGRADES[version](tree)
+    return tree
+
+
+def _upgrade_v1(tree: dict) -> dict:
+    """Version 1 (one optimizer and scheduler beside the trainer; one callback list run at
+    every epoch's end) to version 2 (an updater's optimizers per role; named callbacks)."""
+    trainer, meter = tree["trainer"], tree["meter"]
+    step = trainer["global_step"]
+    last = trainer["last_finite_loss"]
+    evaluation = tree["callbacks"][0]
+    names = ("log", "evaluation", "schedule", "snapshot")
+    return {
+        **{key: tree[key] for key in ("model", "loader", "rng", "config", "name",
+                                      "wall_seconds") if key in tree},
+        "updater": {"optimizers": {"model": tree["optimizer"]},
+                    "schedulers": {} if tree["scheduler"] is None
+                    else {"model": tree["scheduler"]},
+                    "iteration": step, "last_finite": {} if last is None else {"loss": last}},
+        "meter": {"sums": {"loss": meter["loss_sum"], "accuracy": float(meter["correct"])},
+                  "counts": {"loss": meter["items"], "accuracy": meter["items"]}, "arrays": {}},
+        "callbacks": {"log": {"samples": trainer["samples"],
+                              "seconds": trainer["train_seconds"]},
+                      "evaluation": {"best": evaluation["best"], "stale": evaluation["stale"]},
+                      "schedule": {}, "snapshot": {}},
+        "fired": dict.fromkeys(names, step),  # version 1 ran every callback at each save
+        "trainer": {key: trainer[key] for key in ("epoch", "samples", "train_seconds",
+                                                  "stop_reason", "history")},
+        "metadata": {},
+    }
+
+
+_UPGRADES = {1: _upgrade_v1}
 
 
 def _join(node, arrays: dict, path: Path):

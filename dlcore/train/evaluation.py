@@ -8,8 +8,7 @@ from dlcore.data import DataLoader
 
 from . import checkpoint, components
 from .config import parse
-from .run import checkpoint_path, write_json
-from .trainer import evaluate
+from .run import checkpoint_path, run_dir_of, write_json
 
 
 def _locate(target: Path) -> tuple[Path, Path]:
@@ -18,27 +17,27 @@ def _locate(target: Path) -> tuple[Path, Path]:
     if target.is_dir():
         best = checkpoint_path(target, "best")
         return (best if best.is_file() else checkpoint_path(target, "last")), target
-    folder = target.parent
-    return target, folder.parent if folder.name == "checkpoints" else folder
+    return target, run_dir_of(target)
 
 
 def evaluate_run(target: str | os.PathLike, split: str | None = None) -> dict:
-    """Loss and accuracy (classification; with a confusion matrix, rows = true class), or
-    perplexity (language models), of the checkpointed model on ``split`` (default: the
-    config's ``data.eval_split``). Also written to ``eval.json`` in the run directory."""
+    """The task's metrics of the checkpointed model on ``split`` (default: the config's
+    ``data.eval_split``), in detail: a classifier's adds its confusion matrix (rows: true
+    class) and class names. Also written to ``eval.json`` in the run directory."""
     path, run_dir = _locate(Path(target))
     state = checkpoint.load(path)
     experiment = parse(state["config"], name=state["name"])
+    metadata = state["metadata"]
     model = components.build_model(experiment)
     model.load_state_dict(state["model"])
+    task = components.build_task(experiment, metadata)
     split = split or experiment.data["eval_split"]
     dataset = components.build_dataset(experiment, split)
-    task = components.task(experiment)
-    result = {"checkpoint": str(path), "epoch": state["trainer"]["epoch"], "split": split,
-              "task": task,
-              **evaluate(model, DataLoader(dataset, experiment.data["batch_size"]), task,
-                         confusion=True)}
-    classes = getattr(dataset, "classes", None)
+    result = {"checkpoint": str(path), "epoch": state["trainer"]["epoch"],
+              "step": state["updater"]["iteration"], "split": split, "task": task.name,
+              **task.evaluate(model, DataLoader(dataset, experiment.data["batch_size"]),
+                              detailed=True)}
+    classes = metadata.get("classes") or getattr(dataset, "classes", None)
     if "confusion_matrix" in result and classes is not None:
         result["classes"] = list(classes)
     write_json(run_dir / "eval.json", result)

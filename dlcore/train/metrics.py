@@ -1,81 +1,53 @@
-"""Each task's loss and the running metrics over a pass through the data.
+"""Running sums over a pass through the data, which a task turns into its metrics.
 
-Sums are kept as Python floats (float64) and ints, so a meter's state is JSON-exact: a run
-resumed mid-epoch reports the same epoch metrics as one that never stopped.
+Sums are Python floats (float64) and ints, arrays float64 or int64, so a meter's state is
+exact in a checkpoint: a run resumed mid-epoch reports the same metrics as one that never
+stopped. What the sums mean is the task's business (:mod:`dlcore.train.tasks`).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-from dlcore.nn import functional as F
-from dlcore.tensor import Tensor
-
-
-def loss(task: str, output: Tensor, target: np.ndarray) -> Tensor:
-    """The mean loss of a batch for ``task``.
-
-    classification: output (N, C), target (N,) int; regression: output and target (N, K);
-    language_model: output (N, T, V), target (N, T) int.
-    """
-    if task == "regression":
-        return F.mse_loss(output, Tensor(target))
-    if task == "language_model":
-        return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
-    return F.cross_entropy(output, target)
 
 
 class Meter:
-    """Loss (weighted by the items each batch holds), accuracy and, for classification, a
-    confusion matrix (rows: true class, columns: predicted) when ``confusion`` is asked for."""
+    """Named sums with counts (``add``) and named array sums (``add_array``).
 
-    def __init__(self, task: str, confusion: bool = False):
-        self.task = task
-        self.confusion = confusion
+    ``detailed`` asks tasks for the expensive extras (a confusion matrix) that an evaluation
+    report wants and a training log does not.
+    """
+
+    def __init__(self, detailed: bool = False):
+        self.detailed = detailed
         self.reset()
 
     def reset(self) -> None:
-        self.loss_sum, self.items, self.correct = 0.0, 0, 0
-        self.matrix: np.ndarray | None = None
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.arrays: dict[str, np.ndarray] = {}
 
-    def update(self, batch_loss: float, output: np.ndarray, target: np.ndarray) -> None:
-        """Add a batch: its mean loss, the model's output and the targets (NumPy arrays)."""
-        items = target.size if self.task == "language_model" else len(target)
-        self.loss_sum += batch_loss * items
-        self.items += items
-        if self.task == "regression":
-            return
-        predicted = output.argmax(axis=-1)
-        self.correct += int((predicted == target).sum())
-        if self.confusion and self.task == "classification":
-            classes = output.shape[-1]
-            if self.matrix is None:
-                self.matrix = np.zeros((classes, classes), dtype=np.int64)
-            np.add.at(self.matrix, (target, predicted), 1)
+    def add(self, name: str, total: float, count: int) -> None:
+        """Add ``total`` over ``count`` items to ``name`` (its mean is sum / count)."""
+        self.sums[name] = self.sums.get(name, 0.0) + float(total)
+        self.counts[name] = self.counts.get(name, 0) + int(count)
 
-    def result(self) -> dict:
-        """``loss``, plus ``accuracy`` (classification, language models) and ``perplexity``
-        (language models, ``exp(loss)``)."""
-        if self.items == 0:
-            return {}
-        mean = self.loss_sum / self.items
-        metrics = {"loss": mean}
-        if self.task != "regression":
-            metrics["accuracy"] = self.correct / self.items
-        if self.task == "language_model":
-            metrics["perplexity"] = math.exp(mean) if mean < 700 else math.inf
-        return metrics
+    def add_array(self, name: str, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=np.int64 if np.asarray(value).dtype.kind in "iub"
+                           else np.float64)
+        self.arrays[name] = value.copy() if name not in self.arrays else self.arrays[name] + value
+
+    def mean(self, name: str) -> float | None:
+        """sum / count of ``name``; None when nothing was added."""
+        count = self.counts.get(name, 0)
+        return self.sums[name] / count if count else None
+
+    def __bool__(self) -> bool:
+        return any(self.counts.values())
 
     def state_dict(self) -> dict:
-        return {"loss_sum": self.loss_sum, "items": self.items, "correct": self.correct}
+        return {"sums": dict(self.sums), "counts": dict(self.counts),
+                "arrays": {name: value.copy() for name, value in self.arrays.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        self.loss_sum, self.items, self.correct = (state[k] for k in ("loss_sum", "items",
-                                                                      "correct"))
-
-
-def monitor(task: str) -> tuple[str, str]:
-    """The eval metric that decides the best checkpoint and early stopping, and whether more
-    (``"max"``) or less (``"min"``) is better: accuracy for classifiers, loss otherwise."""
-    return ("accuracy", "max") if task == "classification" else ("loss", "min")
+        self.sums = {name: float(value) for name, value in state["sums"].items()}
+        self.counts = {name: int(value) for name, value in state["counts"].items()}
+        self.arrays = {name: np.array(value) for name, value in state["arrays"].items()}

@@ -3,31 +3,36 @@
 The run directory holds::
 
     config.toml             the fully resolved config
-    metrics.jsonl           one JSON object per epoch ("train") and per evaluation ("eval")
+    metrics.jsonl           one JSON object per log interval ("train") and evaluation ("eval")
     summary.json            final and best metrics, wall time, samples/s, seed, CPU path, ...
-    checkpoints/last.npz    the state after the latest epoch (or interruption)
-    checkpoints/best.npz    the state after the epoch with the best evaluation
+    checkpoints/last.npz    the state at the latest checkpoint trigger (or interruption)
+    checkpoints/best.npz    the state at the best evaluation
 
 Everything that can be wrong with the config is reported before any data is fetched or
 trained on.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dlcore
 from dlcore import data, kernels
 
-from . import checkpoint, components, metrics
-from .callbacks import Evaluation, ScheduleStep, Snapshot
+from . import checkpoint, components
+from .callbacks import Evaluation, LogReport, ScheduleStep, Snapshot
 from .config import Experiment, load, parse
+from .errors import ConfigError
 from .signals import deferred_stop
-from .trainer import LOGGED, Interrupted, Trainer, evaluate
+from .trainer import LOGGED, Interrupted, Trainer
+from .triggers import Trigger
 
 Report = Callable[[dict], None]
 
@@ -40,6 +45,76 @@ class ConfigChanged(ValueError):
         super().__init__(f"the config differs from the one {run_dir} was trained with:\n  "
                          + "\n  ".join(changes)
                          + "\npass --allow-config-change to resume with it anyway")
+
+
+class RunExists(FileExistsError):
+    """The output directory already holds a run, and replacing it was not asked for."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        super().__init__(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
+                         f"write elsewhere with --out, or replace it with --overwrite")
+
+
+class RunLocked(RuntimeError):
+    """Another process is training into the same run directory."""
+
+    def __init__(self, run_dir: Path, pid: str):
+        self.run_dir, self.pid = run_dir, pid
+        super().__init__(f"{run_dir} is being trained by another process (pid {pid or '?'}); "
+                         f"wait for it to finish or stop it first")
+
+
+#: What a run writes into its directory; anything else there is the user's and stays.
+RUN_FILES = ("config.toml", "metrics.jsonl", "summary.json", "eval.json", "checkpoints")
+LOCK = ".lock"
+
+
+def unique_run_dir(parent: str | os.PathLike, name: str) -> Path:
+    """A new, empty directory ``parent/name``, or ``parent/name-2``, ``-3``... if taken:
+    created here, so two runs started at the same moment never share one."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for index in range(1, 10_000):
+        candidate = parent / (name if index == 1 else f"{name}-{index}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunExists(parent / name)
+
+
+def run_dir_of(target: str | os.PathLike) -> Path:
+    """The run directory of ``target``: itself, or the run a checkpoint file belongs to."""
+    target = Path(target)
+    if target.is_dir():
+        return target
+    return target.parent.parent if target.parent.name == "checkpoints" else target.parent
+
+
+def holds_run(run_dir: Path) -> bool:
+    return any((run_dir / name).exists() for name in RUN_FILES)
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir``'s lock (an advisory ``flock`` on ``.lock``, released by the kernel
+    even if the process dies) for the block; RunLocked naming the holder if taken."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK, "a+", encoding="utf-8") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            raise RunLocked(run_dir, file.read().strip()) from None
+        file.truncate(0)
+        file.write(str(os.getpid()))
+        file.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
 
 
 class RunInterrupted(Exception):
@@ -63,7 +138,8 @@ def write_json(path: Path, value) -> None:
 
 def run(config: Experiment | str | os.PathLike, *, run_dir: str | os.PathLike,
         resume: str | os.PathLike | None = None, report: Report | None = None,
-        threads: int | None = None, allow_config_change: bool = False) -> dict:
+        threads: int | None = None, allow_config_change: bool = False,
+        overwrite: bool = False) -> dict:
     """Train the experiment ``config`` (an Experiment or a TOML path) into ``run_dir``.
 
     ``resume``: a run directory (or checkpoint file) to continue exactly where it stopped;
@@ -72,51 +148,80 @@ def run(config: Experiment | str | os.PathLike, *, run_dir: str | os.PathLike,
     :mod:`dlcore.train.trainer`) plus ``"fetch"`` records while missing data is downloaded.
     ``threads`` sets the kernels' thread count. Returns the summary (also in summary.json).
 
+    Nothing is replaced unasked: a ``run_dir`` that already holds a run raises
+    :class:`RunExists` unless it is the run being resumed or ``overwrite`` is set (then only
+    the run's own files go), and the directory is locked while training (another process
+    gets :class:`RunLocked`).
+
     Raises :class:`RunInterrupted` on SIGINT/SIGTERM (after saving ``last.npz``) and
-    :class:`~dlcore.train.trainer.NonFiniteLoss` on a NaN/inf loss (keeping the last good
+    :class:`~dlcore.train.updaters.NonFiniteLoss` on a NaN/inf loss (keeping the last good
     checkpoint).
     """
-    started = time.perf_counter()
-    experiment = config if isinstance(config, Experiment) else load(config)
     run_dir = Path(run_dir)
+    experiment = config if isinstance(config, Experiment) else load(config)
+    components.check(experiment)
+    with locked(run_dir):
+        resuming_here = resume is not None and run_dir_of(resume).resolve() == run_dir.resolve()
+        if holds_run(run_dir) and not resuming_here:
+            if not overwrite:
+                raise RunExists(run_dir)
+            for name in RUN_FILES:
+                path = run_dir / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        return _run(experiment, run_dir=run_dir, resume=resume, report=report, threads=threads,
+                    allow_config_change=allow_config_change)
+
+
+def _run(experiment: Experiment, *, run_dir: Path,
+         resume: str | os.PathLike | None, report: Report | None, threads: int | None,
+         allow_config_change: bool) -> dict:
+    """The run itself, in a directory that is ours (locked, checked)."""
+    started = time.perf_counter()
     report = report or (lambda record: None)
     if threads is not None:
         kernels.set_num_threads(threads)
     saved = _load_resume_state(resume, experiment, allow_config_change)
+    train = experiment.train
+    triggers = {key: Trigger.parse(train[key], clock=key == "checkpoint_every")
+                for key in ("log_every", "eval_every", "checkpoint_every")}
 
-    dlcore.manual_seed(experiment.train["seed"])
-    model = components.build_model(experiment)
-    optimizer = components.build_optimizer(experiment, model)
-    scheduler = components.build_scheduler(experiment, optimizer)
-    task = components.task(experiment)
     train_set, eval_set = _datasets(experiment, report)
+    metadata = train_set.metadata
+    experiment = components.resolve_data(experiment, metadata)
+    dlcore.manual_seed(train["seed"])
+    model = components.build_model(experiment)
+    task = components.build_task(experiment, metadata)
+    updater = components.build_updater(experiment, model, task)
+    if updater.needs_metric and "loss" not in task.metrics:
+        raise ConfigError(f"schedule.name = \"plateau\" watches the loss, which the "
+                          f"{task.name} task does not report")
 
     batch_size = experiment.data["batch_size"]
     loader = data.DataLoader(train_set, batch_size, shuffle=experiment.data["shuffle"],
-                             seed=experiment.train["seed"])
+                             seed=train["seed"])
     eval_loader = data.DataLoader(eval_set, batch_size)
-    monitor, mode = metrics.monitor(task)
-    evaluation = Evaluation(lambda: evaluate(model, eval_loader, task),
-                            experiment.data["eval_split"], experiment.train["eval_every"],
-                            monitor, mode, experiment.train["patience"])
     wall_before = 0.0 if saved is None else saved["wall_seconds"]
 
     def save(which: str) -> None:
         wall = wall_before + time.perf_counter() - started
         checkpoint.save(checkpoint_path(run_dir, which),
                         {**trainer.state_dict(), "config": experiment.sections(),
-                         "name": experiment.name, "wall_seconds": wall})
+                         "metadata": metadata, "name": experiment.name, "wall_seconds": wall})
 
+    evaluation = Evaluation(triggers["eval_every"], lambda: task.evaluate(model, eval_loader),
+                            experiment.data["eval_split"], train["monitor"],
+                            task.metrics[train["monitor"]], train["patience"],
+                            on_improve=lambda: save("best"))
     log = MetricsLog(run_dir / "metrics.jsonl")
 
     def log_and_report(record: dict) -> None:
         log.write(record)
         report(record)
 
-    trainer = Trainer(model, optimizer, loader, task, epochs=experiment.train["epochs"],
-                      scheduler=scheduler, schedule_interval=experiment.schedule["interval"],
-                      clip_grad_norm=experiment.train["clip_grad_norm"],
-                      callbacks=(evaluation, ScheduleStep(), Snapshot(save, evaluation)),
+    trainer = Trainer(updater, loader, epochs=train["epochs"],
+                      callbacks=(LogReport(triggers["log_every"]), evaluation,
+                                 ScheduleStep(Trigger.parse(1)),
+                                 Snapshot(triggers["checkpoint_every"], save)),
                       report=log_and_report)
     if saved is not None:
         trainer.load_state_dict(saved)
@@ -139,14 +244,15 @@ def run(config: Experiment | str | os.PathLike, *, run_dir: str | os.PathLike,
 
 
 def _load_resume_state(resume, experiment: Experiment, allow_config_change: bool) -> dict | None:
-    """The checkpoint tree to resume from (None for a fresh run), its config checked."""
+    """The checkpoint tree to resume from (None for a fresh run), its config checked (with
+    the options the data filled in filled alike from the checkpoint's data description)."""
     if resume is None:
         return None
     resume = Path(resume)
     path = checkpoint_path(resume, "last") if resume.is_dir() else resume
     state = checkpoint.load(path)
     trained_with = parse(state["config"], name=state["name"])
-    changes = trained_with.diff(experiment)
+    changes = trained_with.diff(components.resolve_data(experiment, state["metadata"]))
     if changes and not allow_config_change:
         raise ConfigChanged(resume, changes)
     return state
@@ -174,8 +280,12 @@ class MetricsLog:
 
     def write(self, record: dict) -> None:
         if record["kind"] in LOGGED:
-            with open(self.path, "a", encoding="utf-8") as file:
-                file.write(json.dumps(record) + "\n")
+            try:
+                with open(self.path, "a", encoding="utf-8") as file:
+                    file.write(json.dumps(record) + "\n")
+            except OSError as error:
+                raise checkpoint.CheckpointError(
+                    f"cannot write {self.path}: {error.strerror or error}") from None
 
     def rewrite(self, records: list[dict]) -> None:
         """Replace the log by ``records`` (a resumed run drops lines written after its
@@ -190,6 +300,7 @@ def _summary(experiment: Experiment, trainer: Trainer, evaluation: Evaluation, r
             for kind in LOGGED}
     return {
         "name": experiment.name,
+        "task": experiment.task["name"],
         "run_dir": str(run_dir),
         "status": "stopped early" if trainer.stop_reason else "completed",
         "stop_reason": trainer.stop_reason,

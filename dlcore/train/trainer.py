@@ -1,44 +1,33 @@
-"""The training loop: an updater (one optimisation step) plus callbacks at each epoch's end.
+"""The training loop: epochs of batches handed to an updater, and callbacks on triggers.
 
-As in Chainer, the trainer's whole state (model, optimizer, schedule, data position, RNG,
-running metrics, callback state, history) is one tree, :meth:`Trainer.state_dict`, taken
-between two steps; loading it continues the run exactly, bit for bit, even mid-epoch.
+As in Chainer, the trainer runs the loop and nothing else: an :class:`~.updater.Updater` does
+each step (and knows the task, the optimizers, the schedules), and callbacks (logging,
+evaluation, schedules, checkpoints: :mod:`~.callbacks`) run when their
+:class:`~.triggers.Trigger` fires after a step or an epoch, in order. The trainer holds no
+task- or model-specific code.
+
+Its whole state (model, updater, data position, RNG, running metrics, callback state, history)
+is one tree, :meth:`Trainer.state_dict`, taken between two steps; loading it continues the run
+exactly, bit for bit, even between two triggers and mid-epoch.
 
 Every metric goes out as a record (a dict with a ``kind``) through ``report``: ``"step"``
-after each step (for progress displays), ``"train"`` after each epoch and ``"eval"`` after
-each evaluation. The epoch and eval records are also kept in :attr:`Trainer.history`.
+after each step (for progress displays), ``"train"`` from the log callback and ``"eval"`` from
+evaluations; those two are also kept in :attr:`Trainer.history`.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from dlcore import random as dl_random
 from dlcore.data import DataLoader
-from dlcore.nn import Module
-from dlcore.nn.utils import clip_grad_norm_
-from dlcore.optim import Optimizer
-from dlcore.optim.lr_scheduler import ReduceLROnPlateau
-from dlcore.tensor import Tensor, no_grad
 
-from . import metrics
+from .metrics import Meter
+from .triggers import Trigger
+from .updaters import Updater
 
 Report = Callable[[dict], None]
 LOGGED = ("train", "eval")  # the record kinds kept in history (and metrics.jsonl)
-
-
-class NonFiniteLoss(RuntimeError):
-    """The loss became NaN or infinite; nothing was updated with it."""
-
-    def __init__(self, step: int, loss: float, last_finite: float | None):
-        self.step, self.loss, self.last_finite = step, loss, last_finite
-        last = "none yet" if last_finite is None else f"{last_finite:.6g}"
-        super().__init__(f"the loss is {loss} at step {step} (last finite loss: {last}); "
-                         "stopped without updating the parameters. Lower the learning rate or "
-                         "set train.clip_grad_norm")
 
 
 class Interrupted(Exception):
@@ -46,9 +35,16 @@ class Interrupted(Exception):
 
 
 class Callback:
-    """Runs at each epoch's end, in order; its state is part of the trainer's."""
+    """Runs when ``trigger`` fires (after a step or an epoch); a ``final`` callback also runs
+    when training ends, unless it already ran after that step. Its state is the trainer's."""
 
-    def on_epoch_end(self, trainer: Trainer) -> None:
+    name = "callback"  # its key in the trainer's state
+    final = False
+
+    def __init__(self, trigger: Trigger):
+        self.trigger = trigger
+
+    def __call__(self, trainer: Trainer) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> dict:
@@ -58,47 +54,30 @@ class Callback:
         """Callbacks without state accept the empty dict they saved."""
 
 
-def evaluate(model: Module, loader: DataLoader, task: str, confusion: bool = False) -> dict:
-    """Metrics of ``model`` over one pass of ``loader`` in eval mode, without gradients."""
-    meter = metrics.Meter(task, confusion)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for inputs, targets in loader:
-                output = model(Tensor(inputs))
-                value = float(metrics.loss(task, output, targets).item())
-                meter.update(value, output.data, targets)
-    finally:
-        model.train(was_training)
-    result = meter.result()
-    if meter.matrix is not None:
-        result["confusion_matrix"] = meter.matrix.tolist()
-    return result
-
-
 class Trainer:
-    """Trains ``model`` on ``loader`` for ``epochs`` epochs; see the module docstring."""
+    """Runs ``updater`` over ``loader`` for ``epochs`` epochs; see the module docstring."""
 
-    def __init__(self, model: Module, optimizer: Optimizer, loader: DataLoader, task: str, *,
-                 epochs: int, scheduler=None, schedule_interval: str = "epoch",
-                 clip_grad_norm: float = 0.0, callbacks: tuple[Callback, ...] = (),
-                 report: Report | None = None, should_stop: Callable[[], bool] = lambda: False):
-        self.model, self.optimizer, self.loader, self.task = model, optimizer, loader, task
-        self.epochs = epochs
-        self.scheduler, self.schedule_interval = scheduler, schedule_interval
-        self.clip_grad_norm = clip_grad_norm
+    def __init__(self, updater: Updater, loader: DataLoader, *, epochs: int,
+                 callbacks: tuple[Callback, ...] = (), report: Report | None = None,
+                 should_stop: Callable[[], bool] = lambda: False):
+        names = [callback.name for callback in callbacks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Trainer callbacks need distinct names, got {names}")
+        self.updater, self.loader, self.epochs = updater, loader, epochs
         self.callbacks = tuple(callbacks)
         self.report = report or (lambda record: None)
         self.should_stop = should_stop
-        self.meter = metrics.Meter(task)
+        self.meter = Meter()  # training metrics since the last log
         self.epoch = 0  # completed epochs
-        self.global_step = 0
         self.samples = 0
         self.train_seconds = 0.0
-        self.last_finite_loss: float | None = None
         self.stop_reason: str | None = None
         self.history: list[dict] = []
+        self.fired = {name: -1 for name in names}  # the step after which each last ran
+
+    @property
+    def global_step(self) -> int:
+        return self.updater.iteration
 
     @property
     def step_in_epoch(self) -> int:
@@ -106,8 +85,9 @@ class Trainer:
         return self.loader.position if self.loader.epoch == self.epoch else 0
 
     @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+    def current_epoch(self) -> int:
+        """The epoch in progress (1-based), or the one just completed between two epochs."""
+        return self.epoch + (1 if self.step_in_epoch else 0)
 
     def emit(self, record: dict) -> None:
         if record["kind"] in LOGGED:
@@ -118,99 +98,78 @@ class Trainer:
         """Train until ``epochs`` epochs are done or a callback stops the run.
 
         Raises :class:`Interrupted` when ``should_stop()`` turns true (checked after every
-        step) and :class:`NonFiniteLoss` on a NaN/inf loss; the state is then that after the
-        last completed step.
+        step, once the step's callbacks ran) and :class:`~.updaters.NonFiniteLoss` on a NaN
+        or infinite loss; the state is then that after the last completed step.
         """
         self.report({"kind": "start", "epoch": self.epoch, "epochs": self.epochs,
-                     "step_in_epoch": self.step_in_epoch, "steps_per_epoch": len(self.loader)})
+                     "step": self.global_step, "step_in_epoch": self.step_in_epoch,
+                     "steps_per_epoch": len(self.loader)})
         while self.epoch < self.epochs and self.stop_reason is None:
             self._train_epoch()
-            for callback in self.callbacks:
-                callback.on_epoch_end(self)
+        self._fire("end")
 
     def _train_epoch(self) -> None:
-        samples_before, seconds_before = self.samples, self.train_seconds
-        started = time.perf_counter()
         # A run interrupted after an epoch's last step resumes with nothing left to iterate
         # (the loader moves on to the next epoch only when asked for the next batch).
         if not (self.loader.epoch == self.epoch and self.loader.position == len(self.loader)):
-            for inputs, targets in self.loader:
-                self._step(inputs, targets)
+            started = time.perf_counter()
+            for batch in self.loader:
+                self.updater.update(batch, self.meter)
+                self.samples += len(batch[0])
                 self.train_seconds += time.perf_counter() - started
-                started = time.perf_counter()
-                self.report({"kind": "step", "epoch": self.epoch + 1, "step": self.global_step,
-                             "step_in_epoch": self.step_in_epoch,
+                self.report({"kind": "step", "epoch": self.current_epoch,
+                             "step": self.global_step, "step_in_epoch": self.step_in_epoch,
                              "steps_per_epoch": len(self.loader), "samples": self.samples,
-                             **self.meter.result()})
+                             **self.updater.task.result(self.meter)})
+                self._fire("step")
+                if self.stop_reason is not None:
+                    return
                 if self.should_stop():
                     raise Interrupted
+                started = time.perf_counter()
         self.epoch += 1
-        record = {"kind": "train", "epoch": self.epoch, "step": self.global_step,
-                  **self.meter.result(), "lr": self.lr}
-        self.meter.reset()
-        seconds = self.train_seconds - seconds_before
-        record["seconds"] = seconds
-        record["samples_per_s"] = (self.samples - samples_before) / seconds if seconds else 0.0
-        self.emit(record)
+        self._fire("epoch")
 
-    def _step(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        self.model.train()
-        output = self.model(Tensor(inputs))
-        loss = metrics.loss(self.task, output, targets)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            raise NonFiniteLoss(self.global_step + 1, value, self.last_finite_loss)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.clip_grad_norm > 0:
-            clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-        self.optimizer.step()
-        if self.scheduler is not None and self.schedule_interval == "step":
-            self.scheduler.step()
-        self.global_step += 1
-        self.samples += len(targets)
-        self.last_finite_loss = value
-        self.meter.update(value, output.data, targets)
-
-    def step_schedule(self, metric: float) -> None:
-        """The per-epoch schedule step (``metric`` feeds ReduceLROnPlateau)."""
-        if self.scheduler is None or self.schedule_interval != "epoch":
-            return
-        if isinstance(self.scheduler, ReduceLROnPlateau):
-            self.scheduler.step(metric)
-        else:
-            self.scheduler.step()
+    def _fire(self, event: str) -> None:
+        for callback in self.callbacks:
+            if event == "end":
+                due = callback.final and self.fired[callback.name] != self.global_step
+            else:
+                due = callback.trigger.fires(event, self.epoch, self.global_step)
+            if due:
+                self.fired[callback.name] = self.global_step  # before: a save sees it
+                callback(self)
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """Everything a resumed run needs, as a tree of ndarrays and JSON-able values."""
         return {
-            "model": dict(self.model.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "model": dict(self.updater.model.state_dict()),
+            "updater": self.updater.state_dict(),
             "loader": self.loader.state_dict(),
             "rng": dl_random.get_state(),
             "meter": self.meter.state_dict(),
-            "callbacks": [callback.state_dict() for callback in self.callbacks],
-            "trainer": {"epoch": self.epoch, "global_step": self.global_step,
-                        "samples": self.samples, "train_seconds": self.train_seconds,
-                        "last_finite_loss": self.last_finite_loss,
-                        "stop_reason": self.stop_reason, "history": self.history},
+            "callbacks": {c.name: c.state_dict() for c in self.callbacks},
+            "fired": dict(self.fired),
+            "trainer": {"epoch": self.epoch, "samples": self.samples,
+                        "train_seconds": self.train_seconds, "stop_reason": self.stop_reason,
+                        "history": self.history},
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        self.updater.model.load_state_dict(state["model"])
+        self.updater.load_state_dict(state["updater"])
         self.loader.load_state_dict(state["loader"])
         dl_random.set_state(state["rng"])
         self.meter.load_state_dict(state["meter"])
-        for callback, saved in zip(self.callbacks, state["callbacks"], strict=True):
-            callback.load_state_dict(saved)
+        if set(state["callbacks"]) != set(self.fired):
+            raise ValueError(f"the checkpoint's callbacks ({', '.join(state['callbacks'])}) "
+                             f"are not this trainer's ({', '.join(self.fired)})")
+        for callback in self.callbacks:
+            callback.load_state_dict(state["callbacks"][callback.name])
+        self.fired = {name: int(step) for name, step in state["fired"].items()}
         trainer = state["trainer"]
-        self.epoch, self.global_step = trainer["epoch"], trainer["global_step"]
-        self.samples, self.train_seconds = trainer["samples"], trainer["train_seconds"]
-        self.last_finite_loss = trainer["last_finite_loss"]
+        self.epoch, self.samples = int(trainer["epoch"]), int(trainer["samples"])
+        self.train_seconds = float(trainer["train_seconds"])
         self.stop_reason = trainer["stop_reason"]
         self.history = list(trainer["history"])

@@ -124,15 +124,19 @@ def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
     assert result.exit_code == 1 and "not a readable dlcore checkpoint" in result.stderr
 
 
+def train_for_long(config, run_dir):
+    """`dl train` in a child process for 1000 epochs, its progress lines on stderr."""
+    command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
+               str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
+               "--progress", "plain"]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_saves_the_state_prints_the_resume_command_and_exits(tmp_path, config,
                                                                         signum, code):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
-               str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
-               "--progress", "plain"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
+    process = train_for_long(config, run_dir)
     first_line = process.stderr.readline()  # an epoch is done: training is under way
     assert first_line.startswith("epoch 1/1000"), first_line
     process.send_signal(signum)
@@ -151,11 +155,7 @@ def test_sigkill_at_any_moment_leaves_a_loadable_last_checkpoint(tmp_path, confi
     """Checkpoints are written every epoch (every ~10 ms here), so a kill lands mid-write
     sooner or later; the rename makes last.npz either the old or the new file."""
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
-               str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
-               "--progress", "plain"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               text=True)
+    process = train_for_long(config, run_dir)
     for _ in range(lines_before_kill):
         process.stderr.readline()
     process.kill()
@@ -166,3 +166,36 @@ def test_sigkill_at_any_moment_leaves_a_loadable_last_checkpoint(tmp_path, confi
     resumed = invoke(train, "--resume", run_dir, "--set", f"train.epochs={done + 1}",
                      "--allow-config-change", "--json", "--progress", "none")
     assert resumed.exit_code == 0 and json.loads(resumed.stdout)["epochs"] == done + 1
+
+
+def test_the_gaussian_gan_example_trains_from_dl_train_and_logs_both_losses(tmp_path):
+    from pathlib import Path
+    example = Path(__file__).parents[2] / "examples" / "gan" / "gaussian.toml"
+    result = CliRunner().invoke(
+        train, [str(example), "--out", str(tmp_path / "gan"), "--progress", "plain",
+                "--set", "train.epochs=2", "--set", "optim.generator.lr=0.004"],
+        catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if " train " in line]
+    assert len(lines) == 2 and "loss_D" in lines[0] and "loss_G" in lines[0]
+    assert "lr_generator 0.004" in lines[0] and "lr_discriminator 0.05" in lines[0]
+    assert "FD " in result.stderr and "completed after 2 epochs" in result.stdout
+    assert "[optim.generator]\nname = \"adam\"\nlr = 0.004" in \
+        (tmp_path / "gan" / "config.toml").read_text()
+
+
+def test_out_on_an_existing_run_is_refused_unless_overwrite(tmp_path, config, monkeypatch):
+    run_dir = tmp_path / "run"
+    args = (config, "--out", run_dir, "--progress", "none", "--set", "train.epochs=1")
+    assert invoke(train, *args).exit_code == 0
+    refused = invoke(train, *args)
+    assert refused.exit_code == 1 and "already holds a run" in refused.stderr
+    assert "--overwrite" in refused.stderr
+    assert invoke(train, *args, "--overwrite").exit_code == 0
+    monkeypatch.chdir(tmp_path)  # two auto-named runs in the same second: two directories
+    monkeypatch.setattr("time.strftime", lambda fmt: "20261206-120000")
+    for _ in range(2):
+        assert invoke(train, config, "--progress", "none", "--set", "train.epochs=1"
+                      ).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        "spirals-20261206-120000", "spirals-20261206-120000-2"]

@@ -1,4 +1,5 @@
 """Small generated-data experiments that train in well under a second."""
+import numpy as np
 import pytest
 
 from dlcore.train import parse
@@ -24,3 +25,23 @@ def spirals(**sections) -> dict:
 def experiment():
     """Build an Experiment from :func:`spirals` overrides."""
     return lambda **sections: parse(spirals(**sections), name="spirals")
+
+
+TIMING = {"seconds", "samples_per_s", "wall_seconds", "train_seconds"}
+
+
+def assert_same_state(a, b, path=""):
+    """Two checkpoint trees are equal, bit for bit, in everything but wall-clock timings."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for key in a:
+            if key not in TIMING:
+                assert_same_state(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_state(x, y, f"{path}/{i}")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    else:
+        assert a == b, path

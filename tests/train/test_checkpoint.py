@@ -1,4 +1,5 @@
 """Checkpoints: a tree of arrays and JSON in one .npz, written atomically, never pickled."""
+import errno
 import json
 import os
 
@@ -56,12 +57,19 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
 
     def broken(file):
         file.write(b"half a checkpoint")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointError, match=r"cannot write .*c\.npz: No space left on device; "
+                                              r"the previous version is kept"):
         checkpoint.atomic_write(path, broken)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_an_unwritable_folder_is_a_one_line_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(CheckpointError, match=r"cannot create .*file/sub"):
+        checkpoint.save(tmp_path / "file" / "sub" / "c.npz", {"v": np.zeros(1)})
 
 
 def test_the_written_file_gets_the_usual_permissions(tmp_path):
@@ -103,7 +111,7 @@ def test_other_formats_and_versions_are_refused(tmp_path):
     path = tmp_path / "c.npz"
     for meta, message in [({"format": "other"}, "not a dlcore checkpoint"),
                           ({"format": checkpoint.FORMAT, "version": 99},
-                           "format version 99; this dlcore reads version 1")]:
+                           "format version 99; this dlcore reads versions 1 to 2")]:
         np.savez(path, **{"meta.json": np.frombuffer(json.dumps(meta).encode(), np.uint8)})
         with pytest.raises(CheckpointError, match=message):
             checkpoint.load(path)
@@ -112,3 +120,46 @@ def test_other_formats_and_versions_are_refused(tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         checkpoint.load(tmp_path / "nothing.npz")
+
+
+def _as_version_1(tree: dict) -> dict:
+    """A version-2 tree of a classifier, laid out as dlcore 0.1's trainer saved it."""
+    updater, trainer, meter = tree["updater"], tree["trainer"], tree["meter"]
+    config = {k: v for k, v in tree["config"].items() if k != "task"}
+    config["train"] = {"epochs": config["train"]["epochs"], "seed": config["train"]["seed"],
+                       "eval_every": 1, "patience": config["train"]["patience"],
+                       "clip_grad_norm": config["train"]["clip_grad_norm"]}
+    return {
+        "model": tree["model"], "optimizer": updater["optimizers"]["model"],
+        "scheduler": updater["schedulers"].get("model"), "loader": tree["loader"],
+        "rng": tree["rng"], "meter": {"loss_sum": meter["sums"]["loss"], "items": meter["counts"]["loss"],
+                            "correct": int(meter["sums"]["accuracy"])},
+        "callbacks": [tree["callbacks"]["evaluation"], {}, {}],
+        "trainer": {"epoch": trainer["epoch"], "global_step": updater["iteration"],
+                    "samples": trainer["samples"], "train_seconds": trainer["train_seconds"],
+                    "last_finite_loss": updater["last_finite"]["loss"],
+                    "stop_reason": None, "history": trainer["history"]},
+        "config": config, "name": tree["name"], "wall_seconds": tree["wall_seconds"],
+    }
+
+
+def test_a_version_1_checkpoint_is_upgraded_and_resumes(tmp_path, experiment, monkeypatch):
+    from dlcore.train import RunInterrupted, checkpoint_path, run
+
+    from .conftest import assert_same_state
+    from .test_run import stop_at
+
+    config = experiment(schedule={"name": "step", "step_size": 1, "gamma": 0.5})
+    run(config, run_dir=tmp_path / "straight")
+    with pytest.raises(RunInterrupted):
+        run(config, run_dir=tmp_path / "old", report=stop_at(40))  # epoch 1's last step
+    last = checkpoint_path(tmp_path / "old", "last")
+    old = _as_version_1(checkpoint.load(last))
+    monkeypatch.setattr(checkpoint, "VERSION", 1)
+    checkpoint.save(last, old)
+    monkeypatch.undo()
+    upgraded = checkpoint.load(last)
+    assert upgraded["updater"]["iteration"] == 40 and upgraded["metadata"] == {}
+    run(config, run_dir=tmp_path / "old", resume=tmp_path / "old")
+    assert_same_state(checkpoint.load(checkpoint_path(tmp_path / "straight", "last")),
+                      checkpoint.load(last))

@@ -19,10 +19,12 @@ def write(tmp_path, text, name="exp.toml"):
 
 def test_defaults_are_filled_in_from_fields_and_component_signatures():
     experiment = parse(spirals())
-    assert experiment.train["eval_every"] == 1
-    assert experiment.schedule == {"name": "none", "interval": "epoch"}
+    assert experiment.train["eval_every"] == "1 epoch"
+    assert experiment.schedule == {"model": {"name": "none", "interval": "epoch"}}
     assert experiment.model["dropout"] == 0.0  # the mlp builder's default
-    assert experiment.optim["betas"] == [0.9, 0.999]  # Adam's, as TOML holds it
+    assert experiment.optim["model"]["betas"] == [0.9, 0.999]  # Adam's, as TOML holds it
+    assert experiment.task == {"name": "classification"}  # the mlp's task
+    assert experiment.train["monitor"] == "accuracy" and experiment.train["clip_grad_norm"] == 0
 
 
 def test_unknown_key_names_it_and_suggests_the_closest():
@@ -69,8 +71,8 @@ def test_bad_values_say_what_is_allowed(section, key, value, message):
 
 
 def test_an_int_is_a_valid_float_and_becomes_one():
-    assert parse(spirals(optim={"lr": 1})).optim["lr"] == 1.0
-    assert isinstance(parse(spirals(optim={"lr": 1})).optim["lr"], float)
+    assert parse(spirals(optim={"lr": 1})).optim["model"]["lr"] == 1.0
+    assert isinstance(parse(spirals(optim={"lr": 1})).optim["model"]["lr"], float)
 
 
 def test_required_component_options():
@@ -93,7 +95,8 @@ def test_set_overrides_are_typed_as_toml_and_bare_words_are_strings():
         parse(apply_overrides(spirals(), ["train.epochs=many"]))
 
 
-@pytest.mark.parametrize("override", ["epochs=3", "train.epochs", "train.=3", "a.b.c=1"])
+@pytest.mark.parametrize("override", ["epochs=3", "train.epochs", "train.=3",
+                                      "optim.generator..lr=1", "optim.a.b.c=1"])
 def test_malformed_set_is_refused(override):
     with pytest.raises(ConfigError, match="--set expects section.key=value"):
         apply_overrides(spirals(), [override])
@@ -144,10 +147,115 @@ def test_path_options_resolve_against_the_config_folder(tmp_path, monkeypatch):
 
 def test_experiment_is_immutable():
     with pytest.raises(AttributeError):
-        Experiment(**parse(spirals()).sections()).name = "other"
+        parse(spirals()).name = "other"
+    assert isinstance(parse(spirals()), Experiment)
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples").rglob("*.toml")),
                          ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_every_example_config_is_valid(path):
     assert load(path).name == path.stem
+
+
+def gan(**sections) -> dict:
+    raw = {"model": {"name": "gaussian_gan"}, "data": {"name": "gaussian-2d", "batch_size": 8},
+           "optim": {"name": "adam", "generator": {"lr": 0.005},
+                     "discriminator": {"lr": 0.05}}}
+    for section, values in sections.items():
+        raw[section] = {**raw.get(section, {}), **values}
+    return raw
+
+
+def test_each_role_gets_a_table_inheriting_the_shared_keys():
+    experiment = parse(gan())
+    assert experiment.roles == ("generator", "discriminator")
+    assert experiment.optim["generator"]["name"] == experiment.optim["discriminator"]["name"] \
+        == "adam"
+    assert (experiment.optim["generator"]["lr"], experiment.optim["discriminator"]["lr"]) == \
+        (0.005, 0.05)
+    assert experiment.schedule["generator"] == {"name": "none", "interval": "epoch"}
+    assert experiment.task["name"] == "adversarial"
+    assert experiment.train["n_critic"] == 1 and experiment.train["monitor"] == \
+        "frechet_distance"
+    text = experiment.to_toml()
+    assert "[optim.generator]" in text and "\n[optim]\n" not in text
+    assert parse(__import__("tomllib").loads(text)) == experiment
+
+
+def test_role_tables_are_checked_with_did_you_mean():
+    raw = gan()
+    raw["optim"]["generatr"] = raw["optim"].pop("generator")
+    with pytest.raises(ConfigError, match=r"unknown table \[optim\.generatr\] \(did you mean "
+                                          r"'generator'\?\); this experiment's optimizers are: "
+                                          r"generator, discriminator"):
+        parse(raw)
+    with pytest.raises(ConfigError, match=r"unknown key optim\.discriminator\.lrr \(did you "
+                                          r"mean 'lr'\?\)"):
+        parse(gan(optim={"discriminator": {"lrr": 0.1}}))
+    with pytest.raises(ConfigError, match=r"\[optim\.generator\]: this experiment trains one "
+                                          r"model with one optimizer"):
+        parse(spirals(optim={"generator": {"lr": 0.1}}))
+    with pytest.raises(ConfigError, match=r"unknown key train\.n_critic"):
+        parse(spirals(train={"n_critic": 2}))
+    with pytest.raises(ConfigError, match=r"train\.n_critic must be an integer >= 1"):
+        parse(gan(train={"n_critic": 0}))
+
+
+def test_set_reaches_a_role_table_and_diff_names_it():
+    base = parse(gan())
+    changed = parse(apply_overrides(gan(), ["optim.generator.lr=0.001", "train.n_critic=5"]))
+    assert changed.optim["generator"]["lr"] == 0.001 and changed.optim["discriminator"]["lr"] \
+        == 0.05
+    assert base.diff(changed) == ["optim.generator.lr: 0.005 -> 0.001",
+                                  "train.n_critic: 1 -> 5"]
+
+
+@pytest.mark.parametrize("key, value, resolved", [
+    ("eval_every", 2, "2 epochs"), ("eval_every", "500 steps", "500 steps"),
+    ("log_every", "1 step", "1 step"), ("checkpoint_every", "10 minutes", "10 minutes"),
+    ("checkpoint_every", " 3epochs ", "3 epochs")])
+def test_triggers_are_normalised(key, value, resolved):
+    assert parse(spirals(train={key: value})).train[key] == resolved
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("eval_every", "10 minutes", r"train\.eval_every must count epochs or steps \(only "
+                                 r"checkpoints may be timed\)"),
+    ("log_every", 0, r"train\.log_every must be a positive number of epochs or steps"),
+    ("checkpoint_every", "often", r"train\.checkpoint_every must be a positive number of "
+                                  r"epochs, steps, minutes or seconds"),
+    ("eval_every", True, r"train\.eval_every must be a positive number")])
+def test_bad_triggers_say_what_is_accepted(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(spirals(train={key: value}))
+
+
+def test_monitor_must_be_a_metric_of_the_task():
+    assert parse(spirals(train={"monitor": "loss"})).train["monitor"] == "loss"
+    with pytest.raises(ConfigError, match=r"train\.monitor = 'acuracy' is not a metric of the "
+                                          r"classification task \(did you mean 'accuracy'\?\)"):
+        parse(spirals(train={"monitor": "acuracy"}))
+
+
+def test_task_options_and_unknown_tasks():
+    assert parse(gan(task={"label_smoothing": 0.1})).task["label_smoothing"] == 0.1
+    with pytest.raises(ConfigError, match=r"task\.name = 'clasification' is unknown \(did you "
+                                          r"mean 'classification'\?\)"):
+        parse(spirals(task={"name": "clasification"}))
+
+
+def test_options_the_data_determines_stay_unset_until_the_data_is_known():
+    from dlcore.train import components
+
+    raw = spirals()
+    del raw["model"]["in_features"], raw["model"]["num_classes"]
+    experiment = parse(raw)
+    assert "num_classes" not in experiment.model and "in_features" not in experiment.model
+    resolved = components.resolve_data(experiment, {"input_shape": [2], "num_classes": 2})
+    assert (resolved.model["in_features"], resolved.model["num_classes"]) == (2, 2)
+    assert components.resolve_data(experiment, {}).model["num_classes"] == 10  # the default
+    assert components.resolve_data(resolved, {"input_shape": [2], "num_classes": 2}) == resolved
+    with pytest.raises(ConfigError, match=r"model\.num_classes = 3 but the data \(two-spirals\) "
+                                          r"has num_classes = 2; remove model\.num_classes"):
+        components.resolve_data(parse(spirals(model={"num_classes": 3})),
+                                {"input_shape": [2], "num_classes": 2})

@@ -19,6 +19,9 @@ def test_char_lstm_beats_the_uniform_guess_and_eval_reports_perplexity(tmp_path)
     summary = run(experiment, run_dir=tmp_path)
     final = summary["final"]["eval"]
     assert summary["status"] == "completed"
+    resolved = (tmp_path / "config.toml").read_text()  # the vocabulary size came from the data
+    vocab = data.get_dataset("kjv", "train", tokens="char", num_steps=35, max_tokens=60000)
+    assert f"vocab_size = {vocab.metadata['vocab_size']}\n" in resolved
     assert 1.0 < final["perplexity"] < 20.0        # uniform over the characters: ~40
     evaluation = evaluate_run(tmp_path)
     assert evaluation["perplexity"] == pytest.approx(final["perplexity"], rel=1e-6)

@@ -12,6 +12,8 @@ from dlcore.train import (ConfigChanged, NonFiniteLoss, RunInterrupted, checkpoi
                           evaluate_run, parse, run)
 from dlcore.train import checkpoint
 
+from .conftest import assert_same_state
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TIMING = ("seconds", "samples_per_s")
 
@@ -70,17 +72,12 @@ def test_resume_continues_bit_for_bit(tmp_path, experiment, stop_step, signum):
         run(config, run_dir=tmp_path / "split", report=stop_at(stop_step, signum))
     assert stopped.value.exit_code == 128 + signum
     halfway = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
-    assert halfway["trainer"]["global_step"] == stop_step
+    assert halfway["updater"]["iteration"] == stop_step
     resumed = run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
 
     a = checkpoint.load(checkpoint_path(tmp_path / "straight", "last"))
     b = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
-    for key in a["model"]:
-        np.testing.assert_array_equal(a["model"][key], b["model"][key], err_msg=key)
-    for index, state in a["optimizer"]["state"].items():
-        for name, value in state.items():
-            np.testing.assert_array_equal(value, b["optimizer"]["state"][index][name])
-    assert a["rng"] == b["rng"] and a["scheduler"] == b["scheduler"]
+    assert_same_state(a, b)  # model, optimizer and schedule, RNG, meters, callbacks, history
     assert without_timing(read_metrics(tmp_path / "split")) == \
         without_timing(read_metrics(tmp_path / "straight"))
     assert resumed["best"] == straight["best"] and resumed["steps"] == straight["steps"]
@@ -121,7 +118,7 @@ def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     assert error.step > 40 and np.isfinite(error.last_finite) and not np.isfinite(error.loss)
     assert f"at step {error.step} (last finite loss: " in str(error)
     saved = checkpoint.load(checkpoint_path(tmp_path, "last"))
-    assert saved["trainer"]["epoch"] == 1 and saved["trainer"]["global_step"] == 40
+    assert saved["trainer"]["epoch"] == 1 and saved["updater"]["iteration"] == 40
     assert all(np.isfinite(v).all() for v in saved["model"].values())
     assert not (tmp_path / "summary.json").exists()
 
@@ -187,3 +184,61 @@ def test_missing_data_is_fetched_first_and_the_fetch_is_reported(tmp_path, exper
     assert "is not on this machine: fetching it" in fetches[0]["description"]
     assert fetches[1] == {"kind": "fetch", "dataset": "two-spirals",
                           "description": "download two-spirals", "done": 1, "total": 2}
+
+
+def test_an_existing_run_is_never_replaced_unasked(tmp_path, experiment):
+    from dlcore.train import RunExists
+
+    run(experiment(train={"epochs": 1}), run_dir=tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    before = checkpoint_path(tmp_path, "last").read_bytes()
+    with pytest.raises(RunExists, match=r"already holds a run; continue it with --resume"):
+        run(experiment(train={"epochs": 2}), run_dir=tmp_path)
+    assert checkpoint_path(tmp_path, "last").read_bytes() == before
+    summary = run(experiment(train={"epochs": 2}), run_dir=tmp_path, overwrite=True)
+    assert summary["epochs"] == 2 and len(read_metrics(tmp_path)) == 4
+    assert (tmp_path / "notes.txt").read_text() == "mine"  # not the run's: left alone
+
+
+def test_a_run_directory_is_locked_while_training(tmp_path, experiment):
+    import fcntl
+
+    from dlcore.train import RunLocked
+
+    (tmp_path / ".lock").write_text("4242")
+    with open(tmp_path / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as another trainer would
+        with pytest.raises(RunLocked, match=r"being trained by another process \(pid 4242\)"):
+            run(experiment(train={"epochs": 1}), run_dir=tmp_path)
+    assert not checkpoint_path(tmp_path, "last").exists()
+    run(experiment(train={"epochs": 1}), run_dir=tmp_path)  # released: a stale file is fine
+    assert (tmp_path / ".lock").read_text() == str(os.getpid())
+
+
+def test_unique_run_dirs_never_collide(tmp_path):
+    from dlcore.train import unique_run_dir
+
+    made = [unique_run_dir(tmp_path / "runs", "exp-20261206") for _ in range(3)]
+    assert [p.name for p in made] == ["exp-20261206", "exp-20261206-2", "exp-20261206-3"]
+    assert all(p.is_dir() for p in made)
+
+
+def test_a_full_disk_while_saving_is_one_clear_error(tmp_path, experiment, monkeypatch):
+    import errno
+
+    from dlcore.train import CheckpointError
+
+    real = checkpoint.np.savez
+
+    def full(file, **arrays):  # the disk fills up once epoch 1's checkpoints are written
+        if checkpoint_path(tmp_path, "last").exists():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(file, **arrays)
+
+    monkeypatch.setattr(checkpoint.np, "savez", full)
+    with pytest.raises(CheckpointError, match=r"cannot write .*(best|last)\.npz: No space "
+                                              r"left on device; the previous version is kept"):
+        run(experiment(train={"epochs": 3}), run_dir=tmp_path)
+    monkeypatch.undo()
+    assert checkpoint.load(checkpoint_path(tmp_path, "last"))["trainer"]["epoch"] == 1
+    assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.endswith(".tmp")]

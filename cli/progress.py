@@ -1,8 +1,9 @@
 """Showing a run's records to a person: a Rich progress bar on a terminal, plain lines in logs.
 
-Both displays are ``report`` callbacks for :func:`dlcore.train.run`. The bar shows epoch, step,
-loss, accuracy, samples/s and the epoch's ETA, and leaves one line per finished epoch; the
-plain display prints one line per epoch and evaluation (and every ``log_every`` steps).
+Both displays are ``report`` callbacks for :func:`dlcore.train.run` (the library only emits
+records). The bar shows epoch, step, the task's metrics, samples/s and the epoch's ETA, and
+leaves one line per log record and evaluation; the plain display prints those lines (and one
+every ``log_every`` steps).
 """
 from __future__ import annotations
 
@@ -22,20 +23,31 @@ def describe(record: dict, epochs: int | None) -> str:
              "step": f"step {record.get('step_in_epoch')}/{record.get('steps_per_epoch')}"}
     line = f"{epoch:<12}  {label[record['kind']]:<5}  {metrics_text(record)}"
     if record["kind"] == "train":
-        line += (f"  lr {record['lr']:.3g}  {record['samples_per_s']:,.0f} samples/s  "
+        lrs = "  ".join(f"{key} {value:.3g}" for key, value in record.items()
+                        if key == "lr" or key.startswith("lr_"))
+        line += (f"  {lrs}  {record['samples_per_s']:,.0f} samples/s  "
                  f"{record['seconds']:.1f}s")
     return line
 
 
+#: How each metric a task reports is shown; others appear as ``name 0.1234``.
+_FORMATS = {"loss": "loss {:.4f}", "accuracy": "acc {:6.2f}%", "perplexity": "ppl {:.2f}",
+            "loss_d": "loss_D {:.4f}", "loss_g": "loss_G {:.4f}", "d_accuracy": "acc_D {:6.2f}%",
+            "frechet_distance": "FD {:.4g}"}
+_PERCENT = {"accuracy", "d_accuracy"}
+_NOT_METRICS = {"kind", "epoch", "step", "step_in_epoch", "steps_per_epoch", "samples", "split",
+                "seconds", "samples_per_s", "lr", "checkpoint", "task", "confusion_matrix",
+                "classes"}
+
+
 def metrics_text(record: dict) -> str:
-    """``loss 0.4123  acc  85.12%`` (and ``ppl``) from whichever metrics ``record`` holds."""
+    """``loss 0.4123  acc  85.12%`` from whichever metrics ``record`` holds."""
     parts = []
-    if "loss" in record:
-        parts.append(f"loss {record['loss']:.4f}")
-    if "accuracy" in record:
-        parts.append(f"acc {100 * record['accuracy']:6.2f}%")
-    if "perplexity" in record:
-        parts.append(f"ppl {record['perplexity']:.2f}")
+    for key, value in record.items():
+        if key in _NOT_METRICS or key.startswith("lr_") or not isinstance(value, (int, float)):
+            continue
+        shown = 100 * value if key in _PERCENT else value
+        parts.append(_FORMATS.get(key, key + " {:.4g}").format(shown))
     return "  ".join(parts)
 
 
@@ -79,19 +91,22 @@ class BarProgress:
             console=Console(file=stream), transient=False)
         self.task = None
         self.epochs: int | None = None
+        self.epoch: int | None = None  # the epoch the bar shows
         self.rate_from: tuple[float, int] | None = None  # (time, samples) at the epoch's start
 
     def __call__(self, record: dict) -> None:
         kind = record["kind"]
         if kind == "start":
             self.epochs = record["epochs"]
-            self._new_epoch(record["epoch"] + 1, record["steps_per_epoch"], record["step_in_epoch"])
         elif kind == "fetch":
             total = record["total"]
             self.progress.update(self.task or self._add(record["description"], total),
                                  description=record["description"], completed=record["done"],
                                  total=total)
         elif kind == "step":
+            if self.task is None or record["epoch"] != self.epoch:
+                self._new_epoch(record["epoch"], record["steps_per_epoch"],
+                                record["step_in_epoch"] - 1)
             if self.rate_from is None:
                 self.rate_from = (time.perf_counter(), record["samples"])
             since, samples = self.rate_from
@@ -101,14 +116,13 @@ class BarProgress:
                                  metrics=metrics_text(record) + rate)
         elif kind in ("train", "eval"):
             self.progress.console.print(describe(record, self.epochs))
-            if kind == "train" and record["epoch"] < (self.epochs or 0):
-                self._new_epoch(record["epoch"] + 1, self.progress.tasks[0].total, 0)
 
     def _add(self, description: str, total) -> int:
         self.task = self.progress.add_task(description, total=total, metrics="")
         return self.task
 
     def _new_epoch(self, epoch: int, steps: int, done: int) -> None:
+        self.epoch = epoch
         description = f"epoch {epoch}/{self.epochs}"
         if self.task is None:
             self._add(description, steps)

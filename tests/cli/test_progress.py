@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from dlcore.train import progress
+from dlcore.cli import progress
 
 START = {"kind": "start", "epoch": 0, "epochs": 2, "step_in_epoch": 0, "steps_per_epoch": 4}
 STEPS = [{"kind": "step", "epoch": 1, "step": s, "step_in_epoch": s, "steps_per_epoch": 4,

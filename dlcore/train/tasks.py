@@ -1,0 +1,306 @@
+"""What is being learnt: how a batch feeds the model, the loss, and the metrics it reports.
+
+A task is chosen by ``[task] name`` (by default the model's registered task) and registered
+here by name. It says how a batch of the dataset splits into the model's inputs and the
+targets, computes the mean loss of a batch, adds the batch to a :class:`~.metrics.Meter` and
+turns the meter into metrics (``loss``, ``accuracy``, ...), and names the metric that picks
+the best checkpoint with whether more or less is better. Which updater runs its steps is the
+task's choice too (an adversarial task needs two optimizers).
+
+Everything about a particular kind of experiment lives here; the trainer and the updaters
+only ever call these methods.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from dlcore.nn import Module
+from dlcore.nn import functional as F
+from dlcore.tensor import Tensor, no_grad
+
+from .metrics import Meter
+from .updaters import AdversarialUpdater, StandardUpdater, Updater
+
+Batch = Sequence[np.ndarray]
+#: Evaluation draws its randomness (a GAN's latent codes) from a generator of its own, seeded
+#: alike every time, so that two evaluations of one model agree and training's RNG is untouched.
+EVAL_SEED = 0
+
+TASKS: dict[str, type[Task]] = {}
+
+
+def register(name: str) -> Callable[[type[Task]], type[Task]]:
+    def add(cls: type[Task]) -> type[Task]:
+        if name in TASKS:
+            raise ValueError(f"register: a task named {name!r} already exists")
+        cls.name = name
+        TASKS[name] = cls
+        return cls
+    return add
+
+
+def _perplexity(mean_loss: float) -> float:
+    return math.exp(mean_loss) if mean_loss < 700 else math.inf
+
+
+class Task:
+    """The supervised default: a batch is ``(*inputs, targets)``, ``model(*inputs)`` predicts.
+
+    Subclasses set :attr:`metrics` (name → "min" or "max"), :attr:`monitor`, and define
+    :meth:`loss`, :meth:`measure` and :meth:`result`; ``__init__``'s keyword arguments are the
+    task's ``[task]`` options.
+    """
+
+    name: ClassVar[str] = ""
+    updater: ClassVar[type[Updater]] = StandardUpdater
+    metrics: ClassVar[dict[str, str]] = {"loss": "min"}
+    monitor: ClassVar[str] = "loss"
+
+    def __init__(self, metadata: dict):
+        self.metadata = metadata  # the dataset's (dlcore.data.Dataset.metadata)
+
+    def split(self, batch: Batch) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """(the model's inputs, the targets) of a batch."""
+        if len(batch) < 2:
+            raise ValueError(f"the {self.name} task needs batches of (inputs, targets); the "
+                             f"dataset yields {len(batch)} array per sample")
+        return tuple(batch[:-1]), batch[-1]
+
+    def forward(self, model: Module, inputs: Sequence[np.ndarray]) -> Tensor:
+        return model(*(Tensor(x) for x in inputs))
+
+    def compute(self, model: Module, batch: Batch) -> tuple[Tensor, Tensor, np.ndarray]:
+        """(mean loss, model output, targets) of a batch, in the model's current mode."""
+        inputs, targets = self.split(batch)
+        output = self.forward(model, inputs)
+        return self.loss(output, targets), output, targets
+
+    def loss(self, output: Tensor, targets: np.ndarray) -> Tensor:
+        raise NotImplementedError
+
+    def measure(self, meter: Meter, loss: float, output: np.ndarray, targets: np.ndarray
+                ) -> None:
+        """Add one batch (its mean loss, the output and targets as arrays) to ``meter``."""
+        raise NotImplementedError
+
+    def result(self, meter: Meter) -> dict:
+        """The metrics of what ``meter`` holds (empty when it holds nothing)."""
+        raise NotImplementedError
+
+    def evaluate(self, model: Module, loader, detailed: bool = False) -> dict:
+        """Metrics of ``model`` over one pass of ``loader``, in eval mode, without gradients."""
+        meter, rng = Meter(detailed), np.random.default_rng(EVAL_SEED)
+        was_training = model.training
+        model.eval()
+        try:
+            with no_grad():
+                for batch in loader:
+                    self.evaluate_batch(model, batch, meter, rng)
+        finally:
+            model.train(was_training)
+        return self.result(meter)
+
+    def evaluate_batch(self, model: Module, batch: Batch, meter: Meter,
+                       rng: np.random.Generator) -> None:
+        loss, output, targets = self.compute(model, batch)
+        self.measure(meter, float(loss.item()), output.data, targets)
+
+
+class _TokenTask(Task):
+    """Cross-entropy over class ids: loss, accuracy and (for sequences) perplexity, averaged
+    over the scored items (samples, or tokens not ignored)."""
+
+    metrics: ClassVar[dict[str, str]] = {"loss": "min", "accuracy": "max"}
+    monitor: ClassVar[str] = "accuracy"
+    ignore_index: int = -100
+
+    def loss(self, output: Tensor, targets: np.ndarray) -> Tensor:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1),
+                               ignore_index=self.ignore_index)
+
+    def measure(self, meter, loss, output, targets):
+        scored = targets != self.ignore_index
+        items = int(scored.sum())
+        predicted = output.argmax(axis=-1)
+        meter.add("loss", loss * items, items)
+        meter.add("accuracy", int(((predicted == targets) & scored).sum()), items)
+
+    def result(self, meter):
+        if not meter:
+            return {}
+        metrics = {"loss": meter.mean("loss"), "accuracy": meter.mean("accuracy")}
+        if "perplexity" in self.metrics:
+            metrics["perplexity"] = _perplexity(metrics["loss"])
+        return metrics
+
+
+@register("classification")
+class Classification(_TokenTask):
+    """Logits (N, C) against int labels (N,); a detailed evaluation adds the confusion matrix
+    (rows: true class, columns: predicted)."""
+
+    def measure(self, meter, loss, output, targets):
+        super().measure(meter, loss, output, targets)
+        if meter.detailed:
+            classes = output.shape[-1]
+            matrix = np.zeros((classes, classes), dtype=np.int64)
+            np.add.at(matrix, (targets, output.argmax(axis=-1)), 1)
+            meter.add_array("confusion_matrix", matrix)
+
+    def result(self, meter):
+        metrics = super().result(meter)
+        if "confusion_matrix" in meter.arrays:
+            metrics["confusion_matrix"] = meter.arrays["confusion_matrix"].tolist()
+        return metrics
+
+
+@register("language_model")
+class LanguageModel(_TokenTask):
+    """Logits (N, T, V) against the next tokens (N, T): per-token loss, accuracy, perplexity."""
+
+    metrics: ClassVar[dict[str, str]] = {"loss": "min", "accuracy": "max", "perplexity": "min"}
+    monitor: ClassVar[str] = "loss"
+
+
+@register("seq2seq")
+class Seq2Seq(LanguageModel):
+    """Encoder-decoder with teacher forcing. A batch is (source, source_valid_len, target,
+    target_valid_len) with ``<eos>``-terminated, ``<pad>``-padded rows; the decoder reads
+    ``<bos>`` followed by the target shifted right and predicts the target,
+    ``model(source, decoder_input, source_valid_len)`` → logits (N, T, V). Padding is neither
+    scored nor counted in the loss, accuracy and perplexity."""
+
+    def __init__(self, metadata: dict):
+        super().__init__(metadata)
+        missing = [key for key in ("pad_id", "bos_id") if key not in metadata]
+        if missing:
+            raise ValueError(f"the seq2seq task needs a dataset whose metadata has pad_id and "
+                             f"bos_id (a translation dataset); this one lacks "
+                             f"{', '.join(missing)}")
+        self.ignore_index, self.bos_id = int(metadata["pad_id"]), int(metadata["bos_id"])
+
+    def split(self, batch):
+        if len(batch) != 4:
+            raise ValueError(f"the seq2seq task needs batches of (source, source_valid_len, "
+                             f"target, target_valid_len); the dataset yields {len(batch)} "
+                             f"arrays per sample")
+        source, source_len, target, _ = batch
+        bos = np.full((len(target), 1), self.bos_id, dtype=target.dtype)
+        decoder_input = np.concatenate([bos, target[:, :-1]], axis=1)
+        return (source, decoder_input, source_len), target
+
+
+@register("regression")
+class Regression(Task):
+    """Predictions (N, K) against float targets (N, K): mean squared error."""
+
+    def loss(self, output, targets):
+        return F.mse_loss(output, Tensor(targets))
+
+    def measure(self, meter, loss, output, targets):
+        meter.add("loss", loss * len(targets), len(targets))
+
+    def result(self, meter):
+        return {"loss": meter.mean("loss")} if meter else {}
+
+
+@register("adversarial")
+class Adversarial(Task):
+    """A GAN (d2l ch. 20): the discriminator learns to tell data (label 1) from generated
+    samples (label 0) by binary cross-entropy on its logits; the generator learns to make it
+    say 1 (the non-saturating loss). A batch is ``(samples,)`` or ``(samples, labels)``; the
+    labels are ignored.
+
+    ``label_smoothing`` lowers the real label to ``1 - label_smoothing`` (one-sided label
+    smoothing, Salimans et al. 2016), which keeps the discriminator from growing overconfident.
+
+    Evaluation reports both losses, the discriminator's accuracy and, for samples of at most
+    :attr:`FRECHET_MAX_FEATURES` numbers, the Fréchet distance between the data's and the
+    generated samples' Gaussian fits: ``|mu_r - mu_g|^2 + tr(C_r + C_g - 2 (C_r C_g)^½)``.
+    """
+
+    updater: ClassVar[type[Updater]] = AdversarialUpdater
+    metrics: ClassVar[dict[str, str]] = {"loss_d": "min", "loss_g": "min", "d_accuracy": "max",
+                                         "frechet_distance": "min"}
+    monitor: ClassVar[str] = "frechet_distance"
+    FRECHET_MAX_FEATURES = 1024
+
+    def __init__(self, metadata: dict, label_smoothing: float = 0.0):
+        super().__init__(metadata)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        self.label_smoothing = label_smoothing
+
+    def split(self, batch):
+        return (batch[0],), None
+
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        real = np.full(real_logits.shape, 1.0 - self.label_smoothing, dtype=np.float32)
+        fake = np.zeros(fake_logits.shape, dtype=np.float32)
+        return (F.binary_cross_entropy_with_logits(real_logits, Tensor(real))
+                + F.binary_cross_entropy_with_logits(fake_logits, Tensor(fake))) * 0.5
+
+    def generator_loss(self, fake_logits: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            fake_logits, Tensor(np.ones(fake_logits.shape, dtype=np.float32)))
+
+    def measure_discriminator(self, meter: Meter, loss: float, real_logits: np.ndarray,
+                              fake_logits: np.ndarray) -> None:
+        n = len(real_logits)
+        meter.add("loss_d", loss * n, n)
+        meter.add("d_accuracy", int((real_logits > 0).sum() + (fake_logits < 0).sum()),
+                  real_logits.size + fake_logits.size)
+
+    def measure_generator(self, meter: Meter, loss: float, n: int) -> None:
+        meter.add("loss_g", loss * n, n)
+
+    def evaluate_batch(self, model, batch, meter, rng):
+        real = batch[0]
+        z = rng.standard_normal((len(real), *model.latent_shape)).astype(np.float32)
+        fake = model.generator(Tensor(z))
+        real_logits, fake_logits = model.discriminator(Tensor(real)), model.discriminator(fake)
+        self.measure_discriminator(meter, float(self.discriminator_loss(
+            real_logits, fake_logits).item()), real_logits.data, fake_logits.data)
+        self.measure_generator(meter, float(self.generator_loss(fake_logits).item()), len(real))
+        features = math.prod(real.shape[1:])
+        if features <= self.FRECHET_MAX_FEATURES:
+            for name, samples in (("real", real), ("fake", fake.data)):
+                flat = samples.reshape(len(samples), -1).astype(np.float64)
+                meter.add_array(f"{name}_sum", flat.sum(axis=0))
+                meter.add_array(f"{name}_outer", flat.T @ flat)
+            meter.add("samples", 0, len(real))
+
+    def result(self, meter):
+        metrics = {name: meter.mean(name) for name in ("loss_d", "loss_g", "d_accuracy")
+                   if meter.mean(name) is not None}
+        n = meter.counts.get("samples", 0)
+        if n > 1 and "real_sum" in meter.arrays:
+            metrics["frechet_distance"] = frechet_distance(
+                *(_gaussian(meter.arrays[f"{name}_sum"], meter.arrays[f"{name}_outer"], n)
+                  for name in ("real", "fake")))
+        return metrics
+
+
+def _gaussian(total: np.ndarray, outer: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, unbiased covariance) from the sum and the sum of outer products of n samples."""
+    mean = total / n
+    return mean, (outer - n * np.outer(mean, mean)) / (n - 1)
+
+
+def frechet_distance(first: tuple[np.ndarray, np.ndarray],
+                     second: tuple[np.ndarray, np.ndarray]) -> float:
+    """The Fréchet (2-Wasserstein) distance between two Gaussians given as (mean, covariance).
+
+    ``tr((C1 C2)^½)`` is computed as ``tr((C1^½ C2 C1^½)^½)``, a symmetric matrix's square root
+    by eigendecomposition (negative rounding noise in the eigenvalues clipped to 0).
+    """
+    (mean1, cov1), (mean2, cov2) = first, second
+    values, vectors = np.linalg.eigh(cov1)
+    root1 = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root1 @ cov2 @ root1)
+    cross = float(np.sqrt(np.clip(middle, 0, None)).sum())
+    return float(((mean1 - mean2) ** 2).sum() + np.trace(cov1) + np.trace(cov2) - 2 * cross)
