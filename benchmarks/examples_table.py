@@ -1,8 +1,9 @@
 """Train every example config and write the README's table of what each reaches, how fast.
 
 Each example trains from scratch exactly as ``dl train CONFIG`` would (into a temporary run
-directory), with the given thread count; its row gives the monitored metric at the end and at
-its best, the wall time and the training samples/s, and names the CPU it ran on. The rows
+directory), with the given thread count; its row gives the final model's result on the test
+split, the best one on the validation part (which picks ``best.npz``), the wall time and the
+training samples/s, and the table names the CPU it ran on. The rows
 replace what lies between ``<!-- examples:begin -->`` and ``<!-- examples:end -->`` in
 README.md, and the raw summaries go to ``benchmarks/results/examples.json``.
 
@@ -50,8 +51,8 @@ def measure(example: str, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         summary = run(experiment, run_dir=run_dir, threads=threads)
     return {"example": example, "epochs": summary["epochs"], "steps": summary["steps"],
-            "monitor": summary["monitor"], "final": summary["final"]["eval"],
-            "best": summary["best"], "wall_seconds": summary["wall_seconds"],
+            "monitor": summary["monitor"], "test": summary["test"],
+            "validation": summary["best"], "wall_seconds": summary["wall_seconds"],
             "samples_per_s": summary["samples_per_s"], "threads": threads}
 
 
@@ -60,10 +61,12 @@ PREFERRED = ("perplexity", "accuracy", "frechet_distance", "loss")
 
 
 def row(result: dict) -> str:
-    final, best = result["final"], result["best"]
-    metric = next(m for m in PREFERRED if m in final)
-    reached = SHOW[metric](final[metric])
-    if best[metric] != final[metric]:
+    test, best = result["test"], result["validation"]
+    metric = next(m for m in PREFERRED if m in test)
+    reached = SHOW[metric](test[metric])
+    if best["split"] != test["split"]:
+        reached += f" (best validation {SHOW[metric](best[metric])} at step {best['step']:,})"
+    elif best[metric] != test[metric]:
         reached += f" (best {SHOW[metric](best[metric])} at step {best['step']:,})"
     steps = f"{result['epochs']} epoch{'s' * (result['epochs'] != 1)}, {result['steps']:,} steps"
     return (f"| `dl train examples/{result['example']}` | {steps} | {reached} | "
@@ -73,7 +76,7 @@ def row(result: dict) -> str:
 def table(results: list[dict], cpu: str, threads: int) -> str:
     head = (f"Measured on {cpu}, {threads} threads, kernel path {kernels.cpu_path()} "
             f"(`python benchmarks/examples_table.py`):\n\n"
-            "| example | trained for | test result at the end | wall | samples/s |\n"
+            "| example | trained for | test split, final model | wall | samples/s |\n"
             "|---|---|---|---|---|")
     return "\n".join([head, *(row(r) for r in results)])
 

@@ -19,7 +19,8 @@ MODES = ("auto", "bar", "plain", "none")
 def describe(record: dict, epochs: int | None) -> str:
     """One line for a "step", "train" or "eval" record: ``epoch 2/10  train  loss 0.41 ...``."""
     epoch = f"epoch {record['epoch']}/{epochs}" if epochs else f"epoch {record['epoch']}"
-    label = {"train": "train", "eval": record.get("split", "eval"),
+    split = {"validation": "val"}.get(record.get("split"), record.get("split"))
+    label = {"train": "train", "eval": split, "test": split,
              "step": f"step {record.get('step_in_epoch')}/{record.get('steps_per_epoch')}"}
     line = f"{epoch:<12}  {label[record['kind']]:<5}  {metrics_text(record)}"
     if record["kind"] == "train":
@@ -67,7 +68,7 @@ class PlainProgress:
             if record["description"] != self.fetching:
                 self.fetching = record["description"]
                 self._print(self.fetching)
-        elif kind in ("train", "eval") or (kind == "step" and self._due(record)):
+        elif kind in ("train", "eval", "test") or (kind == "step" and self._due(record)):
             self._print(describe(record, self.epochs))
 
     def _due(self, step: dict) -> bool:
@@ -114,7 +115,7 @@ class BarProgress:
             rate = f"  {(record['samples'] - samples) / elapsed:,.0f} samples/s" if elapsed else ""
             self.progress.update(self.task, completed=record["step_in_epoch"],
                                  metrics=metrics_text(record) + rate)
-        elif kind in ("train", "eval"):
+        elif kind in ("train", "eval", "test"):
             self.progress.console.print(describe(record, self.epochs))
 
     def _add(self, description: str, total) -> int:

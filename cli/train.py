@@ -71,23 +71,27 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
         kept = f"; the last good checkpoint is {last}" if last.is_file() else ""
         raise click.ClickException(f"{error}{kept}") from None
     except (training.ConfigError, training.ConfigChanged, training.CheckpointError,
-            training.RunExists, training.RunLocked, data.DatasetNotFoundError,
+            training.RunComplete, training.RunExists, training.RunLocked,
+            data.DatasetNotFoundError,
             data.FetchError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    best = summary["best"] or {}
-    final = summary["final"]["eval"] or {}
-    click.echo(f"{summary['status']} after {summary['epochs']} epochs in "
-               f"{summary['wall_seconds']:.1f}s ({summary['samples_per_s']:,.0f} samples/s); "
-               f"final {progress.metrics_text(final)}; best {progress.metrics_text(best)} "
-               f"(epoch {best.get('epoch')}); run directory: {run_dir}")
+    best, test = summary["best"] or {}, summary["test"]
+    epochs = summary["epochs"]
+    tested = f"; {test['split']} {progress.metrics_text(test)}" if test else ""
+    click.echo(f"{summary['status']} after {epochs} epoch{'s' * (epochs != 1)} "
+               f"({summary['steps']:,} steps) in {summary['wall_seconds']:.1f}s "
+               f"({summary['samples_per_s']:,.0f} samples/s){tested}; best "
+               f"{best.get('split', 'eval')} {progress.metrics_text(best)} (step "
+               f"{best.get('step')}); run directory: {run_dir}")
 
 
 @click.command("eval")
 @click.argument("target", type=click.Path(exists=True))
-@click.option("--data", "split", help="The split to evaluate [default: the config's eval_split].")
+@click.option("--data", "split", help="The split to evaluate: train, validation (the run's "
+              "held-out part) or test [default: the config's test_split].")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 def evaluate(target, split, as_json):
     """Evaluate a run (its best checkpoint, else its last) or a checkpoint file.

@@ -4,7 +4,7 @@ Nothing is downloaded at import or when a dataset is built: missing files raise
 :class:`DatasetNotFoundError`, and :func:`fetch_dataset` (``dl data fetch NAME``) gets them.
 """
 from .bible import aligned_pairs, kjv_language_model, kjv_rv1909_translation
-from .dataset import ArrayDataset, Dataset
+from .dataset import ArrayDataset, Dataset, Subset, split_validation
 from .download import ChecksumError, FetchError, fetch
 from .idx import parse_idx, read_idx
 from .images import MNIST, FashionMNIST
@@ -19,9 +19,9 @@ from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 __all__ = [
     "ArrayDataset", "ChecksumError", "Compose", "DATASETS", "DataLoader", "Dataset",
     "DatasetNotFoundError", "FashionMNIST", "FetchError", "LanguageModelDataset", "MNIST",
-    "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resource", "TranslationDataset", "Vocab",
+    "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resource", "Subset", "TranslationDataset", "Vocab",
     "aligned_pairs", "chars", "data_dir", "dataset_entry", "fetch", "fetch_dataset",
     "gaussian_2d", "get_dataset", "kjv_language_model", "kjv_rv1909_translation",
     "linear_regression", "noisy_sine", "osis_to_text", "parse_idx", "read_idx", "read_ztext",
-    "two_spirals", "words",
+    "split_validation", "two_spirals", "words",
 ]

@@ -106,3 +106,44 @@ class ArrayDataset(Dataset):
         if len(self.arrays) > 1 and np.issubdtype(self.arrays[1].dtype, np.floating):
             inferred["target_shape"] = list(self.arrays[1].shape[1:])
         return {**inferred, **copy.deepcopy(self._metadata)}
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices`` (a validation part, a training remainder)."""
+
+    def __init__(self, dataset: Dataset, indices: np.ndarray):
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.ndim != 1 or (len(indices) and not 0 <= indices.min() <= indices.max()
+                                 < len(dataset)):
+            raise ValueError(f"Subset indices must be a 1-d array within [0, {len(dataset)})")
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get_batch(self, indices, rng=None):
+        return self.dataset.get_batch(self.indices[indices], rng)
+
+    @property
+    def metadata(self) -> dict:
+        return self.dataset.metadata
+
+
+#: The stream of a seed that picks the validation samples (the loader's use others).
+_VALIDATION_STREAM = 7
+
+
+def split_validation(dataset: Dataset, fraction: float, seed: int) -> tuple[Subset, Subset]:
+    """(training part, validation part): ``round(fraction * len)`` samples, at least one,
+    drawn without replacement by a generator of ``seed``, so the same seed always holds out
+    the same samples (the config records the seed and fraction)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the validation fraction must be in (0, 1), got {fraction!r}")
+    n = len(dataset)
+    held = max(1, round(fraction * n))
+    if held >= n:
+        raise ValueError(f"a validation fraction of {fraction} leaves nothing to train on "
+                         f"from {n} samples")
+    order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VALIDATION_STREAM,))
+                                  ).permutation(n)
+    return Subset(dataset, np.sort(order[held:])), Subset(dataset, np.sort(order[:held]))

@@ -1,5 +1,6 @@
 """What runs between steps, in this order when several fire at once: log the training
-metrics, evaluate (and stop early), step the per-epoch schedules, save the checkpoint."""
+metrics, evaluate (and stop early), step the per-epoch schedules, save the checkpoint; and at
+the end, the test."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -82,6 +83,21 @@ class Evaluation(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.stale = state["best"], int(state["stale"])
+
+
+class FinalTest(Callback):
+    """When training ends, measures the final model on the test split: a ``"test"`` record.
+    (Evaluations while training use the validation part, which picks the best checkpoint.)"""
+
+    name, final = "test", True
+
+    def __init__(self, evaluate: Callable[[], dict], split: str):
+        super().__init__(None)
+        self.evaluate, self.split = evaluate, split
+
+    def __call__(self, trainer: Trainer) -> None:
+        trainer.emit({"kind": "test", "epoch": trainer.current_epoch,
+                      "step": trainer.global_step, "split": self.split, **self.evaluate()})
 
 
 class ScheduleStep(Callback):

@@ -137,9 +137,12 @@ def _upgrade_v1(tree: dict) -> dict:
     last = trainer["last_finite_loss"]
     evaluation = tree["callbacks"][0]
     names = ("log", "evaluation", "schedule", "snapshot")
+    config = {**tree["config"], "data": {
+        **{k: v for k, v in tree["config"]["data"].items() if k != "eval_split"},
+        "test_split": tree["config"]["data"].get("eval_split", "test"), "val_fraction": 0.0}}
     return {
-        **{key: tree[key] for key in ("model", "loader", "rng", "config", "name",
-                                      "wall_seconds") if key in tree},
+        **{key: tree[key] for key in ("model", "loader", "rng", "name", "wall_seconds")},
+        "config": config,  # version 1 evaluated on its eval_split, with no validation part
         "updater": {"optimizers": {"model": tree["optimizer"]},
                     "schedulers": {} if tree["scheduler"] is None
                     else {"model": tree["scheduler"]},

@@ -207,6 +207,14 @@ def build_dataset(experiment: Experiment, split: str) -> data.Dataset:
                                                          **experiment.options("data")))
 
 
+def split_validation(experiment: Experiment, train: data.Dataset
+                     ) -> tuple[data.Dataset, data.Dataset]:
+    """(training part, validation part) of the training split, by the config's fraction and
+    seed: every run and ``dl eval --data validation`` hold out the same samples."""
+    return _build("data", experiment.data["name"], lambda: data.split_validation(
+        train, experiment.data["val_fraction"], experiment.train["seed"]))
+
+
 def missing_data(experiment: Experiment) -> bool:
     """True when the dataset's files must be fetched before it can be built."""
     return bool(data.dataset_entry(experiment.data["name"]).missing())
@@ -214,4 +222,5 @@ def missing_data(experiment: Experiment) -> bool:
 
 __all__ = ["NO_SCHEDULE", "OPTIMIZERS", "SCHEDULES", "TASKS", "UPDATERS", "build_dataset", "check",
            "build_model", "build_task", "build_updater", "missing_data", "model_task",
+           "split_validation",
            "option_type", "resolve_data", "signature", "task_class", "updater_signature"]

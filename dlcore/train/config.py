@@ -73,6 +73,13 @@ def _one_of(*choices: str):
     return check
 
 
+def _fraction(value):
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"must be in [0, 1) (0: no validation part; evaluate on the test "
+                         f"split while training), got {value!r}")
+    return value
+
+
 def _trigger(clock: bool = False):
     return lambda value: Trigger.parse(value, clock=clock).text
 
@@ -82,7 +89,8 @@ FIELDS: dict[str, dict[str, Field]] = {
     "data": {
         "name": Field(str),
         "batch_size": Field(int, 64, _at_least(1)),
-        "eval_split": Field(str, "test"),
+        "val_fraction": Field(float, 0.1, _fraction),
+        "test_split": Field(str, "test"),
         "shuffle": Field(bool, True),
     },
     "task": {"name": Field(str, "")},  # "": the model's task

@@ -8,6 +8,7 @@ from dlcore.data import DataLoader
 
 from . import checkpoint, components
 from .config import parse
+from .errors import ConfigError
 from .run import checkpoint_path, run_dir_of, write_json
 
 
@@ -21,18 +22,31 @@ def _locate(target: Path) -> tuple[Path, Path]:
 
 
 def evaluate_run(target: str | os.PathLike, split: str | None = None) -> dict:
-    """The task's metrics of the checkpointed model on ``split`` (default: the config's
-    ``data.eval_split``), in detail: a classifier's adds its confusion matrix (rows: true
+    """The task's metrics of the checkpointed model on ``split`` ("train", "validation" (the
+    run's held-out part) or a test split; default: the config's ``data.test_split``), in detail: a classifier's adds its confusion matrix (rows: true
     class) and class names. Also written to ``eval.json`` in the run directory."""
     path, run_dir = _locate(Path(target))
-    state = checkpoint.load(path)
+    try:
+        state = checkpoint.load(path)
+    except checkpoint.CheckpointError as error:
+        last = checkpoint_path(run_dir, "last")
+        if path.name == "best.npz" and last.is_file():
+            raise checkpoint.CheckpointError(f"{error}; `dl eval {last}` evaluates the last "
+                                             f"checkpoint instead") from None
+        raise
     experiment = parse(state["config"], name=state["name"])
     metadata = state["metadata"]
     model = components.build_model(experiment)
     model.load_state_dict(state["model"])
     task = components.build_task(experiment, metadata)
-    split = split or experiment.data["eval_split"]
-    dataset = components.build_dataset(experiment, split)
+    split = split or experiment.data["test_split"]
+    if split == "validation":
+        if not experiment.data["val_fraction"]:
+            raise ConfigError("this run held out no validation part (data.val_fraction = 0)")
+        dataset = components.split_validation(
+            experiment, components.build_dataset(experiment, "train"))[1]
+    else:
+        dataset = components.build_dataset(experiment, split)
     result = {"checkpoint": str(path), "epoch": state["trainer"]["epoch"],
               "step": state["updater"]["iteration"], "split": split, "task": task.name,
               **task.evaluate(model, DataLoader(dataset, experiment.data["batch_size"]),

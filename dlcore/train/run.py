@@ -3,10 +3,11 @@
 The run directory holds::
 
     config.toml             the fully resolved config
-    metrics.jsonl           one JSON object per log interval ("train") and evaluation ("eval")
+    metrics.jsonl           one JSON object per log interval ("train"), evaluation on the
+                            validation part ("eval") and the final test ("test")
     summary.json            final and best metrics, wall time, samples/s, seed, CPU path, ...
     checkpoints/last.npz    the state at the latest checkpoint trigger (or interruption)
-    checkpoints/best.npz    the state at the best evaluation
+    checkpoints/best.npz    the state at the best validation evaluation
 
 Everything that can be wrong with the config is reported before any data is fetched or
 trained on.
@@ -27,7 +28,7 @@ import dlcore
 from dlcore import data, kernels
 
 from . import checkpoint, components
-from .callbacks import Evaluation, LogReport, ScheduleStep, Snapshot
+from .callbacks import Evaluation, FinalTest, LogReport, ScheduleStep, Snapshot
 from .config import Experiment, load, parse
 from .errors import ConfigError
 from .signals import deferred_stop
@@ -54,6 +55,15 @@ class RunExists(FileExistsError):
         self.run_dir = run_dir
         super().__init__(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
                          f"write elsewhere with --out, or replace it with --overwrite")
+
+
+class RunComplete(ValueError):
+    """Resuming a run that has nothing left to do."""
+
+    def __init__(self, run_dir, epochs: int, why: str):
+        super().__init__(f"{run_dir} is already complete after {epochs} epochs{why}; to train "
+                         f"further: dl train --resume {run_dir} --set train.epochs=N "
+                         f"--allow-config-change")
 
 
 class RunLocked(RuntimeError):
@@ -185,7 +195,8 @@ def _run(experiment: Experiment, *, run_dir: Path,
     triggers = {key: Trigger.parse(train[key], clock=key == "checkpoint_every")
                 for key in ("log_every", "eval_every", "checkpoint_every")}
 
-    train_set, eval_set = _datasets(experiment, report)
+    train_set, val_set, test_set = _datasets(experiment, report)
+    test_split = experiment.data["test_split"]
     metadata = train_set.metadata
     experiment = components.resolve_data(experiment, metadata)
     dlcore.manual_seed(train["seed"])
@@ -199,7 +210,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
     batch_size = experiment.data["batch_size"]
     loader = data.DataLoader(train_set, batch_size, shuffle=experiment.data["shuffle"],
                              seed=train["seed"])
-    eval_loader = data.DataLoader(eval_set, batch_size)
+    eval_loader = data.DataLoader(val_set or test_set, batch_size)
     wall_before = 0.0 if saved is None else saved["wall_seconds"]
 
     def save(which: str) -> None:
@@ -209,7 +220,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
                          "metadata": metadata, "name": experiment.name, "wall_seconds": wall})
 
     evaluation = Evaluation(triggers["eval_every"], lambda: task.evaluate(model, eval_loader),
-                            experiment.data["eval_split"], train["monitor"],
+                            "validation" if val_set else test_split, train["monitor"],
                             task.metrics[train["monitor"]], train["patience"],
                             on_improve=lambda: save("best"))
     log = MetricsLog(run_dir / "metrics.jsonl")
@@ -218,13 +229,27 @@ def _run(experiment: Experiment, *, run_dir: Path,
         log.write(record)
         report(record)
 
+    test_loader = data.DataLoader(test_set, batch_size)
+    final_test = () if val_set is None else (
+        FinalTest(lambda: task.evaluate(model, test_loader), test_split),)
     trainer = Trainer(updater, loader, epochs=train["epochs"],
                       callbacks=(LogReport(triggers["log_every"]), evaluation,
-                                 ScheduleStep(Trigger.parse(1)),
+                                 ScheduleStep(Trigger.parse(1)), *final_test,
                                  Snapshot(triggers["checkpoint_every"], save)),
                       report=log_and_report)
     if saved is not None:
-        trainer.load_state_dict(saved)
+        try:
+            trainer.load_state_dict(saved)
+        except (KeyError, ValueError, TypeError) as error:
+            raise checkpoint.CheckpointError(
+                f"the checkpoint in {resume} does not fit this experiment's model and "
+                f"optimizers ({type(error).__name__}: {error}); was it trained with another "
+                f"config?") from None
+        if trainer.stop_reason is not None or trainer.epoch >= trainer.epochs:
+            if not allow_config_change:
+                why = f" ({trainer.stop_reason})" if trainer.stop_reason else ""
+                raise RunComplete(resume, trainer.epoch, why)
+            trainer.stop_reason = None  # the config changed on purpose: train on
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint.atomic_write(run_dir / "config.toml",
                             lambda file: file.write(experiment.to_toml().encode()))
@@ -250,6 +275,10 @@ def _load_resume_state(resume, experiment: Experiment, allow_config_change: bool
         return None
     resume = Path(resume)
     path = checkpoint_path(resume, "last") if resume.is_dir() else resume
+    if resume.is_dir() and not path.is_file():
+        raise checkpoint.CheckpointError(
+            f"{resume} is not a run directory with a checkpoint to resume (no "
+            f"checkpoints/last.npz); a run saves one at its first checkpoint trigger")
     state = checkpoint.load(path)
     trained_with = parse(state["config"], name=state["name"])
     changes = trained_with.diff(components.resolve_data(experiment, state["metadata"]))
@@ -259,7 +288,9 @@ def _load_resume_state(resume, experiment: Experiment, allow_config_change: bool
 
 
 def _datasets(experiment: Experiment, report: Report):
-    """The train and eval datasets, fetched first when their files are missing."""
+    """(train, validation or None, test) datasets, fetched first when their files are
+    missing; the validation part is ``data.val_fraction`` of the training split, held out
+    by the run's seed."""
     name = experiment.data["name"]
     if components.missing_data(experiment):
         report({"kind": "fetch", "dataset": name, "description": f"{name} is not on this "
@@ -268,8 +299,10 @@ def _datasets(experiment: Experiment, report: Report):
         data.fetch_dataset(name, lambda description, done, total: report(
             {"kind": "fetch", "dataset": name, "description": description, "done": done,
              "total": total}))
-    return (components.build_dataset(experiment, "train"),
-            components.build_dataset(experiment, experiment.data["eval_split"]))
+    train, validation = components.build_dataset(experiment, "train"), None
+    if experiment.data["val_fraction"]:
+        train, validation = components.split_validation(experiment, train)
+    return train, validation, components.build_dataset(experiment, experiment.data["test_split"])
 
 
 class MetricsLog:
@@ -306,7 +339,9 @@ def _summary(experiment: Experiment, trainer: Trainer, evaluation: Evaluation, r
         "stop_reason": trainer.stop_reason,
         "epochs": trainer.epoch,
         "steps": trainer.global_step,
-        "final": last,
+        "final": {kind: last[kind] for kind in ("train", "eval")},
+        "test": last["test"] or (last["eval"] if last["eval"] and last["eval"]["split"] ==
+                                 experiment.data["test_split"] else None),
         "best": evaluation.best,
         "monitor": evaluation.monitor,
         "wall_seconds": wall_seconds,

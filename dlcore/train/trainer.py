@@ -12,7 +12,8 @@ exactly, bit for bit, even between two triggers and mid-epoch.
 
 Every metric goes out as a record (a dict with a ``kind``) through ``report``: ``"step"``
 after each step (for progress displays), ``"train"`` from the log callback and ``"eval"`` from
-evaluations; those two are also kept in :attr:`Trainer.history`.
+evaluations (``"test"`` for the final one on the test split); all but ``"step"`` are also kept
+in :attr:`Trainer.history`.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .triggers import Trigger
 from .updaters import Updater
 
 Report = Callable[[dict], None]
-LOGGED = ("train", "eval")  # the record kinds kept in history (and metrics.jsonl)
+LOGGED = ("train", "eval", "test")  # the record kinds kept in history (and metrics.jsonl)
 
 
 class Interrupted(Exception):
@@ -36,12 +37,13 @@ class Interrupted(Exception):
 
 class Callback:
     """Runs when ``trigger`` fires (after a step or an epoch); a ``final`` callback also runs
-    when training ends, unless it already ran after that step. Its state is the trainer's."""
+    when training ends, unless it already ran after that step (with no trigger, only then).
+    Its state is the trainer's."""
 
     name = "callback"  # its key in the trainer's state
     final = False
 
-    def __init__(self, trigger: Trigger):
+    def __init__(self, trigger: Trigger | None):
         self.trigger = trigger
 
     def __call__(self, trainer: Trainer) -> None:
@@ -135,7 +137,8 @@ class Trainer:
             if event == "end":
                 due = callback.final and self.fired[callback.name] != self.global_step
             else:
-                due = callback.trigger.fires(event, self.epoch, self.global_step)
+                due = callback.trigger is not None and callback.trigger.fires(
+                    event, self.epoch, self.global_step)
             if due:
                 self.fired[callback.name] = self.global_step  # before: a save sees it
                 callback(self)

@@ -56,9 +56,10 @@ def test_plain_progress_prints_one_line_per_epoch_and_every_n_steps(tmp_path, co
                     "--set", "train.epochs=1")
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
-    assert [line.split()[2] for line in lines] == ["step", "step", "train", "test"]
-    assert lines[0].startswith("epoch 1/1") and "step 20/40" in lines[0]
-    assert "completed after 1 epochs" in result.stdout
+    # 10 % of the 2000 samples are held out for validation: 36 steps of 50.
+    assert [line.split()[2] for line in lines] == ["step", "train", "val", "test"]
+    assert lines[0].startswith("epoch 1/1") and "step 20/36" in lines[0]
+    assert "completed after 1 epoch (36 steps)" in result.stdout and "; test loss" in result.stdout
 
 
 def test_default_run_directory_is_under_runs_named_after_the_config(tmp_path, config,

@@ -12,7 +12,8 @@ def spirals(**sections) -> dict:
     """
     raw = {
         "model": {"name": "mlp", "in_features": 2, "hidden": [32, 32], "num_classes": 2},
-        "data": {"name": "two-spirals", "num_samples": 2000, "batch_size": 50},
+        "data": {"name": "two-spirals", "num_samples": 2000, "batch_size": 50,
+                 "val_fraction": 0.0},
         "optim": {"name": "adam", "lr": 0.01},
         "train": {"epochs": 3, "seed": 0},
     }

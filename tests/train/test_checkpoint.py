@@ -126,6 +126,9 @@ def _as_version_1(tree: dict) -> dict:
     """A version-2 tree of a classifier, laid out as dlcore 0.1's trainer saved it."""
     updater, trainer, meter = tree["updater"], tree["trainer"], tree["meter"]
     config = {k: v for k, v in tree["config"].items() if k != "task"}
+    data = dict(config["data"])
+    assert data.pop("val_fraction") == 0.0  # version 1 had no validation part
+    config["data"] = {**data, "eval_split": data.pop("test_split")}
     config["train"] = {"epochs": config["train"]["epochs"], "seed": config["train"]["seed"],
                        "eval_every": 1, "patience": config["train"]["patience"],
                        "clip_grad_norm": config["train"]["clip_grad_norm"]}
@@ -149,7 +152,8 @@ def test_a_version_1_checkpoint_is_upgraded_and_resumes(tmp_path, experiment, mo
     from .conftest import assert_same_state
     from .test_run import stop_at
 
-    config = experiment(schedule={"name": "step", "step_size": 1, "gamma": 0.5})
+    config = experiment(schedule={"name": "step", "step_size": 1, "gamma": 0.5},
+                        data={"val_fraction": 0.0})
     run(config, run_dir=tmp_path / "straight")
     with pytest.raises(RunInterrupted):
         run(config, run_dir=tmp_path / "old", report=stop_at(40))  # epoch 1's last step

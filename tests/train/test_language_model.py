@@ -23,6 +23,7 @@ def test_char_lstm_beats_the_uniform_guess_and_eval_reports_perplexity(tmp_path)
     vocab = data.get_dataset("kjv", "train", tokens="char", num_steps=35, max_tokens=60000)
     assert f"vocab_size = {vocab.metadata['vocab_size']}\n" in resolved
     assert 1.0 < final["perplexity"] < 20.0        # uniform over the characters: ~40
-    evaluation = evaluate_run(tmp_path)
-    assert evaluation["perplexity"] == pytest.approx(final["perplexity"], rel=1e-6)
+    evaluation = evaluate_run(tmp_path)  # the best checkpoint (the only one here) on test
+    assert evaluation["split"] == "test" and summary["test"]["split"] == "test"
+    assert evaluation["perplexity"] == pytest.approx(summary["test"]["perplexity"], rel=1e-6)
     assert "confusion_matrix" not in evaluation

@@ -242,3 +242,18 @@ def test_a_full_disk_while_saving_is_one_clear_error(tmp_path, experiment, monke
     monkeypatch.undo()
     assert checkpoint.load(checkpoint_path(tmp_path, "last"))["trainer"]["epoch"] == 1
     assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resume_errors_are_one_clear_line(tmp_path, experiment):
+    from dlcore.train import CheckpointError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match=r"is not a run directory with a checkpoint"):
+        run(experiment(), run_dir=tmp_path / "empty", resume=tmp_path / "empty")
+    run(experiment(train={"epochs": 1}), run_dir=tmp_path / "small")
+    with pytest.raises(CheckpointError, match=r"does not fit this experiment's model"):
+        run(experiment(train={"epochs": 2}, model={"hidden": [8]}),
+            run_dir=tmp_path / "small", resume=tmp_path / "small", allow_config_change=True)
+    checkpoint_path(tmp_path / "small", "best").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(CheckpointError, match=r"evaluates the last checkpoint instead"):
+        evaluate_run(tmp_path / "small")

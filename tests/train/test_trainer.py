@@ -2,7 +2,7 @@
 resume from a checkpoint taken between two triggers."""
 import pytest
 
-from dlcore.train import RunInterrupted, checkpoint, checkpoint_path, run
+from dlcore.train import RunComplete, RunInterrupted, checkpoint, checkpoint_path, run
 
 from .conftest import assert_same_state
 from .test_run import read_metrics, stop_at, without_timing
@@ -69,10 +69,14 @@ def test_early_stopping_on_a_step_trigger_stops_mid_epoch(tmp_path, experiment):
     assert summary["epochs"] == 0  # no epoch completed
     evals = [r["step"] for r in read_metrics(tmp_path) if r["kind"] == "eval"]
     assert evals == [7, 14, 21]  # no extra evaluation at the end: step 21 was evaluated
-    again = run(experiment(optim={"lr": 0.0}, train={"epochs": 5, "eval_every": "7 steps",
-                                                     "patience": 2}),
-                run_dir=tmp_path, resume=tmp_path)
-    assert again["steps"] == 21 and again["best"] == summary["best"]
+    with pytest.raises(RunComplete, match=r"already complete after 0 epochs \(early stopping"):
+        run(experiment(optim={"lr": 0.0}, train={"epochs": 5, "eval_every": "7 steps",
+                                                 "patience": 2}),
+            run_dir=tmp_path, resume=tmp_path)
+    more = run(experiment(optim={"lr": 0.0}, train={"epochs": 5, "eval_every": "7 steps",
+                                                    "patience": 3}),
+               run_dir=tmp_path, resume=tmp_path, allow_config_change=True)
+    assert more["steps"] == 28 and more["best"] == summary["best"]  # one more evaluation
 
 
 def test_a_timed_checkpoint_is_accepted(tmp_path, experiment):
