@@ -7,16 +7,17 @@ from .bench import bench
 from .data import data
 from .info import info
 from .models import models
+from .predict import export, predict
 from .train import evaluate, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(dlcore.__version__, prog_name="dl")
 def cli():
-    """dlcore's experiment runner: train, evaluate, benchmark."""
+    """dlcore's experiment runner: train, evaluate, predict, export, benchmark."""
 
 
-for command in (train, evaluate, bench, data, models, info):
+for command in (train, evaluate, predict, export, bench, data, models, info):
     cli.add_command(command)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .dataset import ArrayDataset, Transform
 from .idx import read_idx
 from .storage import Resource, require
+from .transforms import Normalize
 
 _FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
           "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
@@ -78,9 +79,16 @@ class IdxImages(ArrayDataset):
 
     @property
     def metadata(self) -> dict:
-        """input_shape [1, H, W] (after the transform), num_classes and the class names."""
-        return {**super().metadata, "num_classes": len(self.classes),
-                "classes": list(self.classes)}
+        """input_shape [1, H, W] (after the transform), num_classes, the class names and, when
+        the pixels (scaled to [0, 1]) are standardised, the ``normalize`` mean and std: what a
+        new image needs to look like the model's inputs."""
+        metadata = {**super().metadata, "num_classes": len(self.classes),
+                    "classes": list(self.classes)}
+        steps = getattr(self.transform, "transforms", [self.transform])
+        for step in steps:
+            if isinstance(step, Normalize):
+                metadata["normalize"] = {"mean": step.mean.tolist(), "std": step.std.tolist()}
+        return metadata
 
 
 class FashionMNIST(IdxImages):

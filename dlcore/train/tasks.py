@@ -91,6 +91,10 @@ class Task:
         """The metrics of what ``meter`` holds (empty when it holds nothing)."""
         raise NotImplementedError
 
+    def interpret(self, output: np.ndarray, top_k: int) -> list[dict]:
+        """What the model's output for a batch of inputs says, one dict per sample."""
+        raise NotImplementedError
+
     def evaluate(self, model: Module, loader, detailed: bool = False) -> dict:
         """Metrics of ``model`` over one pass of ``loader``, in eval mode, without gradients."""
         meter, rng = Meter(detailed), np.random.default_rng(EVAL_SEED)
@@ -138,6 +142,18 @@ class _TokenTask(Task):
         return metrics
 
 
+def _top(logits: np.ndarray, top_k: int, names) -> list[dict]:
+    """The ``top_k`` most probable ids of each row of ``logits`` with their probabilities."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
+    rows = []
+    for row in probabilities:
+        best = np.argsort(-row, kind="stable")[:top_k]
+        rows.append({"top": [{"id": int(i), "name": None if names is None else names[i],
+                              "probability": float(row[i])} for i in best]})
+    return rows
+
+
 @register("classification")
 class Classification(_TokenTask):
     """Logits (N, C) against int labels (N,); a detailed evaluation adds the confusion matrix
@@ -150,6 +166,9 @@ class Classification(_TokenTask):
             matrix = np.zeros((classes, classes), dtype=np.int64)
             np.add.at(matrix, (targets, output.argmax(axis=-1)), 1)
             meter.add_array("confusion_matrix", matrix)
+
+    def interpret(self, output, top_k):
+        return _top(output, top_k, self.metadata.get("classes"))
 
     def result(self, meter):
         metrics = super().result(meter)
@@ -164,6 +183,10 @@ class LanguageModel(_TokenTask):
 
     metrics: ClassVar[dict[str, str]] = {"loss": "min", "accuracy": "max", "perplexity": "min"}
     monitor: ClassVar[str] = "loss"
+
+    def interpret(self, output, top_k):
+        """The most probable next tokens after each prompt."""
+        return _top(output[:, -1], top_k, self.metadata.get("vocab"))
 
 
 @register("seq2seq")
@@ -182,6 +205,9 @@ class Seq2Seq(LanguageModel):
                              f"bos_id (a translation dataset); this one lacks "
                              f"{', '.join(missing)}")
         self.ignore_index, self.bos_id = int(metadata["pad_id"]), int(metadata["bos_id"])
+
+    def interpret(self, output, top_k):
+        raise NotImplementedError  # a translation needs decoding, not one forward pass
 
     def split(self, batch):
         if len(batch) != 4:
@@ -206,6 +232,9 @@ class Regression(Task):
 
     def result(self, meter):
         return {"loss": meter.mean("loss")} if meter else {}
+
+    def interpret(self, output, top_k):
+        return [{"value": row.reshape(-1).tolist()} for row in output]
 
 
 @register("adversarial")
