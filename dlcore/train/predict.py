@@ -34,6 +34,8 @@ class LoadedRun:
     metadata: dict
     task: Task
     checkpoint: Path
+    epoch: int  # epochs completed when the checkpoint was taken
+    step: int
 
 
 def load_run(target: str | os.PathLike, which: str = "best") -> LoadedRun:
@@ -49,14 +51,21 @@ def load_run(target: str | os.PathLike, which: str = "best") -> LoadedRun:
     if not path.is_file():
         raise checkpoint.CheckpointError(f"{target} holds no checkpoint (not a run directory "
                                          f"or a checkpoint file?)")
-    state = checkpoint.load(path)
+    try:
+        state = checkpoint.load(path)
+    except checkpoint.CheckpointError as error:
+        last = checkpoint_path(run_dir_of(path), "last")
+        if path.name == "best.npz" and last.is_file():
+            raise checkpoint.CheckpointError(f"{error}; `dl eval {last}` evaluates the last "
+                                             f"checkpoint instead") from None
+        raise
     experiment = parse(state["config"], name=state["name"])
     model = components.build_model(experiment)
     model.load_state_dict(state["model"])
     model.eval()
     metadata = state["metadata"]
     return LoadedRun(model, experiment, metadata, components.build_task(experiment, metadata),
-                     path)
+                     path, state["trainer"]["epoch"], state["updater"]["iteration"])
 
 
 def read_inputs(loaded: LoadedRun, items: list[str]) -> tuple[np.ndarray, list[str]]:

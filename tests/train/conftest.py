@@ -1,8 +1,14 @@
-"""Small generated-data experiments that train in well under a second."""
+"""Small generated-data experiments that train in well under a second, and the checks that
+an interrupted and resumed run ends where an uninterrupted one does."""
+import json
+import os
+import signal
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from dlcore.train import parse
+from dlcore.train import RunInterrupted, checkpoint, checkpoint_path, parse, run
 
 
 def spirals(**sections) -> dict:
@@ -46,3 +52,39 @@ def assert_same_state(a, b, path=""):
         np.testing.assert_array_equal(a, b, err_msg=path)
     else:
         assert a == b, path
+
+
+def without_timing(records):
+    return [{k: v for k, v in record.items() if k not in TIMING} for record in records]
+
+
+def read_metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def stop_at(step, signum=signal.SIGINT):
+    """A report callback that sends this process ``signum`` right after global step ``step``."""
+    def report(record):
+        if record["kind"] == "step" and record["step"] == step:
+            os.kill(os.getpid(), signum)
+    return report
+
+
+def interrupt_and_resume(config, tmp_path, step, signum=signal.SIGINT):
+    """Train ``config`` straight through, and again stopped by ``signum`` after global step
+    ``step`` then resumed; assert both end with the same checkpoint and the same log.
+
+    Returns the two summaries, the RunInterrupted raised, and the checkpoints at the
+    interruption (``halfway``) and at the end (``last``) for the caller's own checks.
+    """
+    straight = run(config, run_dir=tmp_path / "straight")
+    with pytest.raises(RunInterrupted) as stopped:
+        run(config, run_dir=tmp_path / "split", report=stop_at(step, signum))
+    halfway = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
+    resumed = run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
+    last = checkpoint.load(checkpoint_path(tmp_path / "straight", "last"))
+    assert_same_state(last, checkpoint.load(checkpoint_path(tmp_path / "split", "last")))
+    assert without_timing(read_metrics(tmp_path / "split")) == \
+        without_timing(read_metrics(tmp_path / "straight"))
+    return SimpleNamespace(straight=straight, resumed=resumed, stopped=stopped.value,
+                           halfway=halfway, last=last)

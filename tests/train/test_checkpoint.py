@@ -149,8 +149,7 @@ def _as_version_1(tree: dict) -> dict:
 def test_a_version_1_checkpoint_is_upgraded_and_resumes(tmp_path, experiment, monkeypatch):
     from dlcore.train import RunInterrupted, checkpoint_path, run
 
-    from .conftest import assert_same_state
-    from .test_run import stop_at
+    from .conftest import assert_same_state, stop_at
 
     config = experiment(schedule={"name": "step", "step_size": 1, "gamma": 0.5},
                         data={"val_fraction": 0.0})

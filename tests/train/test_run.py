@@ -12,26 +12,9 @@ from dlcore.train import (ConfigChanged, NonFiniteLoss, RunInterrupted, checkpoi
                           evaluate_run, parse, run)
 from dlcore.train import checkpoint
 
-from .conftest import assert_same_state
+from .conftest import interrupt_and_resume, read_metrics, stop_at
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-TIMING = ("seconds", "samples_per_s")
-
-
-def stop_at(step, signum=signal.SIGINT):
-    """A report callback that sends this process ``signum`` right after global step ``step``."""
-    def report(record):
-        if record["kind"] == "step" and record["step"] == step:
-            os.kill(os.getpid(), signum)
-    return report
-
-
-def without_timing(records):
-    return [{k: v for k, v in record.items() if k not in TIMING} for record in records]
-
-
-def read_metrics(run_dir):
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_the_run_directory_holds_config_metrics_summary_and_checkpoints(tmp_path, experiment):
@@ -65,22 +48,11 @@ HARD = {  # everything that carries state across steps: dropout, BatchNorm, Adam
 def test_resume_continues_bit_for_bit(tmp_path, experiment, stop_step, signum):
     """N steps == N/2 steps + resume + N/2 steps: parameters, optimizer state and metrics.
     Step 60 is mid-epoch; step 40 is the last step of epoch 1."""
-    config = experiment(**HARD)
-    straight = run(config, run_dir=tmp_path / "straight")
-
-    with pytest.raises(RunInterrupted) as stopped:
-        run(config, run_dir=tmp_path / "split", report=stop_at(stop_step, signum))
-    assert stopped.value.exit_code == 128 + signum
-    halfway = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
-    assert halfway["updater"]["iteration"] == stop_step
-    resumed = run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
-
-    a = checkpoint.load(checkpoint_path(tmp_path / "straight", "last"))
-    b = checkpoint.load(checkpoint_path(tmp_path / "split", "last"))
-    assert_same_state(a, b)  # model, optimizer and schedule, RNG, meters, callbacks, history
-    assert without_timing(read_metrics(tmp_path / "split")) == \
-        without_timing(read_metrics(tmp_path / "straight"))
-    assert resumed["best"] == straight["best"] and resumed["steps"] == straight["steps"]
+    both = interrupt_and_resume(experiment(**HARD), tmp_path, stop_step, signum)
+    assert both.stopped.exit_code == 128 + signum
+    assert both.halfway["updater"]["iteration"] == stop_step
+    assert both.resumed["best"] == both.straight["best"]
+    assert both.resumed["steps"] == both.straight["steps"]
 
 
 def test_resume_with_a_different_config_lists_the_changes_and_refuses(tmp_path, experiment):

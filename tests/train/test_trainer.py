@@ -2,10 +2,9 @@
 resume from a checkpoint taken between two triggers."""
 import pytest
 
-from dlcore.train import RunComplete, RunInterrupted, checkpoint, checkpoint_path, run
+from dlcore.train import RunComplete, checkpoint, checkpoint_path, run
 
-from .conftest import assert_same_state
-from .test_run import read_metrics, stop_at, without_timing
+from .conftest import assert_same_state, interrupt_and_resume, read_metrics, without_timing
 
 STEPPED = {"train": {"epochs": 2, "eval_every": "15 steps", "log_every": "10 steps",
                      "checkpoint_every": "25 steps"},
@@ -53,13 +52,8 @@ def test_resume_from_a_checkpoint_between_triggers_is_exact(tmp_path, experiment
 
 
 def test_interrupt_between_triggers_resumes_exactly(tmp_path, experiment):
-    config = experiment(**STEPPED)
-    run(config, run_dir=tmp_path / "straight")
-    with pytest.raises(RunInterrupted):
-        run(config, run_dir=tmp_path / "split", report=stop_at(33))
-    run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
-    assert_same_state(checkpoint.load(checkpoint_path(tmp_path / "straight", "last")),
-                      checkpoint.load(checkpoint_path(tmp_path / "split", "last")))
+    both = interrupt_and_resume(experiment(**STEPPED), tmp_path, 33)
+    assert both.halfway["updater"]["iteration"] == 33
 
 
 def test_early_stopping_on_a_step_trigger_stops_mid_epoch(tmp_path, experiment):

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from dlcore.data import ArrayDataset, split_validation
-from dlcore.train import RunInterrupted, checkpoint, checkpoint_path, evaluate_run, run
+from dlcore.train import checkpoint_path, evaluate_run, run
 
-from .conftest import assert_same_state
-from .test_run import read_metrics, stop_at
+from .conftest import interrupt_and_resume, read_metrics
 
 
 def test_split_validation_is_seeded_disjoint_and_complete():
@@ -51,11 +50,6 @@ def test_without_validation_the_test_split_is_evaluated_while_training(tmp_path,
 
 
 def test_resume_with_validation_is_exact_and_tests_once(tmp_path, experiment):
-    config = experiment(data={"val_fraction": 0.1}, model={"dropout": 0.2})
-    run(config, run_dir=tmp_path / "straight")
-    with pytest.raises(RunInterrupted):
-        run(config, run_dir=tmp_path / "split", report=stop_at(50))
-    run(config, run_dir=tmp_path / "split", resume=tmp_path / "split")
-    assert_same_state(checkpoint.load(checkpoint_path(tmp_path / "straight", "last")),
-                      checkpoint.load(checkpoint_path(tmp_path / "split", "last")))
+    interrupt_and_resume(experiment(data={"val_fraction": 0.1}, model={"dropout": 0.2}),
+                         tmp_path, 50)
     assert [r["kind"] for r in read_metrics(tmp_path / "split")].count("test") == 1
