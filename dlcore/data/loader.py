@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from .. import random as dl_random
 from .dataset import Dataset, Transform
 
@@ -25,9 +26,7 @@ class DataLoader:
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None,
                  transform: Transform | None = None):
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader batch_size must be a positive int, got {batch_size!r}")
+        batch_size = checks.positive_int("DataLoader", "batch_size", batch_size)
         if seed is None:
             seed = int(dl_random.generator().integers(2**63))
         elif not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:

@@ -3,27 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from .dataset import ArrayDataset
 
 SPLITS = ("train", "test")
 
 
 def _generator(seed: int, split: str) -> np.random.Generator:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    checks.one_of(None, "split", split, SPLITS)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SPLITS.index(split),)))
-
-
-def _positive(name: str, value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
 
 
 def linear_regression(split: str = "train", num_samples: int = 1000,
                       weights: tuple[float, ...] = (2.0, -3.4), bias: float = 4.2,
                       noise: float = 0.01, seed: int = 0) -> ArrayDataset:
     """y = X w + b + noise, X ~ N(0, 1).  X: (N, len(weights)) float32, y: (N, 1) float32."""
-    _positive("num_samples", num_samples)
+    checks.positive_int(None, "num_samples", num_samples)
     rng = _generator(seed, split)
     w = np.asarray(weights, dtype=np.float64).reshape(-1, 1)
     x = rng.standard_normal((num_samples, w.shape[0]))
@@ -37,7 +32,7 @@ def two_spirals(split: str = "train", num_samples: int = 1000, turns: float = 1.
 
     Not linearly separable: a classic first test of what a hidden layer buys.
     """
-    _positive("num_samples", num_samples)
+    checks.positive_int(None, "num_samples", num_samples)
     rng = _generator(seed, split)
     labels = rng.integers(0, 2, size=num_samples)
     radius = rng.random(num_samples)
@@ -54,7 +49,7 @@ def noisy_sine(split: str = "train", length: int = 1000, num_steps: int = 4,
 
     features: (length - num_steps, num_steps) float32, the values before t; targets: (…, 1) x_t.
     """
-    _positive("num_steps", num_steps)
+    checks.positive_int(None, "num_steps", num_steps)
     if length <= num_steps:
         raise ValueError(f"length must exceed num_steps, got length={length}, "
                          f"num_steps={num_steps}")
@@ -75,7 +70,7 @@ def gaussian_2d(split: str = "train", num_samples: int = 1000, seed: int = 0) ->
 
     Data for a GAN to learn; metadata gives the true ``mean`` b and ``cov`` A^T A.
     """
-    _positive("num_samples", num_samples)
+    checks.positive_int(None, "num_samples", num_samples)
     rng = _generator(seed, split)
     x = rng.standard_normal((num_samples, 2)) @ _GAUSSIAN_A + _GAUSSIAN_B
     return ArrayDataset(x.astype(np.float32), metadata={

@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .. import checks
 from .dataset import ArrayDataset
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
@@ -40,8 +41,7 @@ class Vocab:
 
     def __init__(self, tokens: Iterable[str] = (), min_freq: int = 1,
                  reserved: Sequence[str] = (PAD, BOS, EOS)):
-        if min_freq < 1:
-            raise ValueError(f"Vocab min_freq must be >= 1, got {min_freq}")
+        checks.positive_int("Vocab", "min_freq", min_freq)
         specials = [UNK, *(t for t in reserved if t != UNK)]
         counts = Counter(tokens)
         frequent = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),

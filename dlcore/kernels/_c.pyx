@@ -1,9 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The C kernels (csrc/), validated: every array's dtype, shape and contiguity is checked here,
-with an error naming the argument, before C touches memory. The GIL is released around C."""
+"""The C kernels (csrc/), validated before C touches memory: the arguments by `contract` (the
+checks the NumPy reference makes too), every array's dtype, shape and contiguity here, each
+error naming the argument. The GIL is released around C."""
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
+
+from dlcore.kernels import contract
 
 cnp.import_array()
 
@@ -81,17 +84,6 @@ cdef _out_f32(name, x, shape):
     if not x.flags.c_contiguous or not x.flags.writeable:
         raise ValueError(f"{name} must be C-contiguous and writeable (shape {x.shape})")
     return x
-
-
-cdef _pair(name, v):
-    """An int or a pair of ints -> a 2-tuple of Python ints."""
-    if isinstance(v, (int, np.integer)):
-        return (int(v), int(v))
-    try:
-        a, b = v
-        return (int(a), int(b))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
 
 
 cdef _check(int code, what):

@@ -1,34 +1,20 @@
 # Convolution bindings (included by _c.pyx).
 
-cdef dl_conv2d_t _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups) except *:
-    """Validated geometry of a conv2d call; errors name the argument and its value."""
+cdef dl_conv2d_t _conv_struct(g) except *:
+    """The C view of a geometry checked by `contract`; C checks it again before any access."""
     cdef dl_conv2d_t p
-    if len(x_shape) != 4:
-        raise ValueError(f"conv2d: x must be (N, C, H, W), got shape {tuple(x_shape)}")
-    if len(w_shape) != 4:
-        raise ValueError(f"conv2d: w must be (OC, C/groups, KH, KW), got shape {tuple(w_shape)}")
-    p.n, p.c, p.h, p.w = x_shape
-    p.oc, cg, p.kh, p.kw = w_shape
-    p.sh, p.sw = _pair("stride", stride)
-    p.dh, p.dw = _pair("dilation", dilation)
-    try:
-        p.pt, p.pb, p.pl, p.pr = (int(v) for v in padding)
-    except (TypeError, ValueError):
-        raise ValueError(f"conv2d: padding must be (top, bottom, left, right), got {padding!r}")
-    p.groups = groups
-    if groups < 1 or p.c % groups or p.oc % groups or cg * groups != p.c:
-        raise ValueError(f"conv2d: groups={groups} does not fit x {tuple(x_shape)} and "
-                         f"w {tuple(w_shape)} (need C = groups * w.shape[1], OC % groups == 0)")
-    if min(p.sh, p.sw, p.dh, p.dw) < 1 or min(p.pt, p.pb, p.pl, p.pr) < 0:
-        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be >= 1, "
-                         f"padding {padding} >= 0")
-    if min(p.n, p.c, p.h, p.w, p.oc, p.kh, p.kw) < 1:
-        raise ValueError(f"conv2d: empty x {tuple(x_shape)} or w {tuple(w_shape)}")
-    if dl_conv2d_check(&p) != DL_OK:
-        raise ValueError(
-            f"conv2d: kernel {p.kh}x{p.kw} (dilation {(p.dh, p.dw)}) does not fit the padded "
-            f"input {p.h + p.pt + p.pb}x{p.w + p.pl + p.pr} of x {tuple(x_shape)}")
+    p.n, p.c, p.h, p.w, p.oc, p.kh, p.kw = g.n, g.c, g.h, g.w, g.oc, g.kh, g.kw
+    p.sh, p.sw = g.stride
+    p.pt, p.pb, p.pl, p.pr = g.padding
+    p.dh, p.dw = g.dilation
+    p.groups = g.groups
+    if dl_conv2d_check(&p) != DL_OK or (p.oh, p.ow) != (g.oh, g.ow):
+        raise RuntimeError(f"conv2d: the C kernel disagrees with the checked geometry {g}")
     return p
+
+
+cdef dl_conv2d_t _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups) except *:
+    return _conv_struct(contract.conv2d(x_shape, w_shape, stride, padding, dilation, groups))
 
 
 def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
@@ -79,11 +65,7 @@ def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 
 
 
 cdef dl_conv2d_t _im2col_geometry(x_shape, kernel_size, stride, padding, dilation) except *:
-    if len(x_shape) != 3:
-        raise ValueError(f"im2col: x must be (C, H, W), got shape {tuple(x_shape)}")
-    kh, kw = _pair("kernel_size", kernel_size)
-    c = x_shape[0]
-    return _conv_geometry((1,) + tuple(x_shape), (1, c, kh, kw), stride, padding, dilation, 1)
+    return _conv_struct(contract.im2col(x_shape, kernel_size, stride, padding, dilation))
 
 
 def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):

@@ -1,24 +1,14 @@
 # Pooling bindings (included by _c.pyx).
 
 cdef dl_pool2d_t _pool_geometry(x_shape, kernel_size, stride, padding) except *:
+    """The C view of a window checked by `contract`; C checks it again before any access."""
+    g = contract.pool2d(x_shape, kernel_size, stride, padding)
     cdef dl_pool2d_t p
-    if len(x_shape) != 4:
-        raise ValueError(f"pool2d: x must be (N, C, H, W), got shape {tuple(x_shape)}")
-    p.n, p.c, p.h, p.w = x_shape
-    p.kh, p.kw = _pair("kernel_size", kernel_size)
-    p.sh, p.sw = _pair("stride", kernel_size if stride is None else stride)
-    p.ph, p.pw = _pair("padding", padding)
-    if min(p.kh, p.kw, p.sh, p.sw) < 1 or min(p.ph, p.pw) < 0:
-        raise ValueError(f"pool2d: kernel_size {kernel_size} and stride {stride} must be >= 1, "
-                         f"padding {padding} >= 0")
-    if 2 * p.ph > p.kh or 2 * p.pw > p.kw:
-        raise ValueError(f"pool2d: padding {(p.ph, p.pw)} must be at most half the window "
-                         f"{(p.kh, p.kw)}")
-    if min(p.n, p.c, p.h, p.w) < 1:
-        raise ValueError(f"pool2d: empty input of shape {tuple(x_shape)}")
-    if dl_pool2d_check(&p) != DL_OK:
-        raise ValueError(f"pool2d: window {(p.kh, p.kw)} does not fit the padded input "
-                         f"{(p.h + 2 * p.ph, p.w + 2 * p.pw)} of x {tuple(x_shape)}")
+    p.n, p.c, p.h, p.w, p.kh, p.kw = g.n, g.c, g.h, g.w, g.kh, g.kw
+    p.sh, p.sw = g.stride
+    p.ph, p.pw = g.padding
+    if dl_pool2d_check(&p) != DL_OK or (p.oh, p.ow) != (g.oh, g.ow):
+        raise RuntimeError(f"pool2d: the C kernel disagrees with the checked geometry {g}")
     return p
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-REDUCTIONS = ("none", "mean", "sum")
+from . import contract
 
 
 def _float_array(name, x, ndim=None):
@@ -20,16 +20,6 @@ def _float_array(name, x, ndim=None):
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
     return x
-
-
-def _pair(name, v):
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
-    try:
-        a, b = v
-        return int(a), int(b)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
 
 
 # ---- GEMM ------------------------------------------------------------------------------
@@ -53,26 +43,6 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
 
 
 # ---- convolution -------------------------------------------------------------------------
-
-def _conv_geometry(x_shape, kh, kw, stride, padding, dilation):
-    """Output size (oh, ow) and the normalised stride/padding/dilation of a convolution."""
-    sh, sw = _pair("stride", stride)
-    dh, dw = _pair("dilation", dilation)
-    try:
-        pt, pb, pl, pr = (int(v) for v in padding)
-    except (TypeError, ValueError):
-        raise ValueError(f"padding must be (top, bottom, left, right), got {padding!r}") from None
-    if min(sh, sw, dh, dw) < 1 or min(pt, pb, pl, pr) < 0:
-        raise ValueError(f"stride {stride} and dilation {dilation} must be >= 1, "
-                         f"padding {padding} >= 0")
-    h, w = x_shape[-2:]
-    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
-    ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
-    if oh < 1 or ow < 1:
-        raise ValueError(f"kernel {kh}x{kw} (dilation {(dh, dw)}) does not fit the padded "
-                         f"input {h + pt + pb}x{w + pl + pr} of x {tuple(x_shape)}")
-    return oh, ow, (sh, sw), (pt, pb, pl, pr), (dh, dw)
-
 
 def _windows(xp, kh, kw, oh, ow, stride, dilation):
     """Yield (i, j, view): the (…, OH, OW) strided view of padded `xp` under kernel cell i, j."""
@@ -104,99 +74,70 @@ def _col2im_batch(cols, x_shape, stride, padding, dilation):
     return xp[..., pt: pt + h, pl: pl + w]
 
 
-def _check_conv(x, w, groups):
-    x = _float_array("x", x, 4)
-    w = _float_array("w", w, 4)
-    c, oc = x.shape[1], w.shape[0]
-    if groups < 1 or c % groups or oc % groups or w.shape[1] * groups != c:
-        raise ValueError(f"conv2d: groups={groups} does not fit x {x.shape} and w {w.shape} "
-                         f"(need C = groups * w.shape[1], OC % groups == 0)")
-    return x, w
-
-
 def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                    groups=1):
-    x, w = _check_conv(x, w, groups)
-    n, c, _, _ = x.shape
-    oc, cg, kh, kw = w.shape
-    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
-                                                       dilation)
-    cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
-    cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
-    wg = w.reshape(groups, oc // groups, cg * kh * kw)
-    y = np.matmul(wg, cols).reshape(n, oc, oh, ow)
+    x, w = _float_array("x", x, 4), _float_array("w", w, 4)
+    g = contract.conv2d(x.shape, w.shape, stride, padding, dilation, groups)
+    cg = g.c // g.groups
+    cols = _im2col_batch(x, g.kh, g.kw, g.oh, g.ow, g.stride, g.padding, g.dilation)
+    cols = cols.reshape(g.n, g.groups, cg * g.kh * g.kw, g.oh * g.ow)
+    wg = w.reshape(g.groups, g.oc // g.groups, cg * g.kh * g.kw)
+    y = np.matmul(wg, cols).reshape(g.n, g.oc, g.oh, g.ow)
     if bias is not None:
-        if bias.shape != (oc,):
-            raise ValueError(f"conv2d: bias must be ({oc},), got shape {bias.shape}")
-        y += bias.reshape(1, oc, 1, 1)
+        bias = _float_array("bias", bias, 1)
+        if bias.shape != (g.oc,):
+            raise ValueError(f"conv2d: bias must be ({g.oc},), got shape {bias.shape}")
+        y += bias.reshape(1, g.oc, 1, 1)
     return y
 
 
 def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
                     need_dx=True, need_dw=True, need_db=True):
-    x, w = _check_conv(x, w, groups)
-    n, c, _, _ = x.shape
-    oc, cg, kh, kw = w.shape
-    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
-                                                       dilation)
-    if dy.shape != (n, oc, oh, ow):
-        raise ValueError(f"conv2d_backward: dy must be {(n, oc, oh, ow)}, got shape {dy.shape}")
-    dyg = dy.reshape(n, groups, oc // groups, oh * ow)
+    x, w, dy = _float_array("x", x, 4), _float_array("w", w, 4), _float_array("dy", dy, 4)
+    g = contract.conv2d(x.shape, w.shape, stride, padding, dilation, groups)
+    cg = g.c // g.groups
+    if dy.shape != (g.n, g.oc, g.oh, g.ow):
+        raise ValueError(f"conv2d_backward: dy must be {(g.n, g.oc, g.oh, g.ow)}, "
+                         f"got shape {dy.shape}")
+    dyg = dy.reshape(g.n, g.groups, g.oc // g.groups, g.oh * g.ow)
     db = dy.sum(axis=(0, 2, 3)) if need_db else None
     dw = None
     if need_dw:
-        cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
-        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
+        cols = _im2col_batch(x, g.kh, g.kw, g.oh, g.ow, g.stride, g.padding, g.dilation)
+        cols = cols.reshape(g.n, g.groups, cg * g.kh * g.kw, g.oh * g.ow)
         dw = np.einsum("ngop,ngkp->gok", dyg, cols).reshape(w.shape)
     dx = None
     if need_dx:
-        wg = w.reshape(groups, oc // groups, cg * kh * kw)
-        dcols = np.matmul(wg.transpose(0, 2, 1), dyg).reshape(n, c, kh, kw, oh, ow)
-        dx = _col2im_batch(dcols, x.shape, stride, padding, dilation)
+        wg = w.reshape(g.groups, g.oc // g.groups, cg * g.kh * g.kw)
+        dcols = np.matmul(wg.transpose(0, 2, 1), dyg).reshape(g.n, g.c, g.kh, g.kw, g.oh, g.ow)
+        dx = _col2im_batch(dcols, x.shape, g.stride, g.padding, g.dilation)
     return dx, dw, db
 
 
 def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
     x = _float_array("x", x, 3)
-    kh, kw = _pair("kernel_size", kernel_size)
-    oh, ow, stride, padding, dilation = _conv_geometry(x.shape, kh, kw, stride, padding,
-                                                       dilation)
-    cols = _im2col_batch(x, kh, kw, oh, ow, stride, padding, dilation)
-    return cols.reshape(x.shape[0] * kh * kw, oh * ow)
+    g = contract.im2col(x.shape, kernel_size, stride, padding, dilation)
+    cols = _im2col_batch(x, g.kh, g.kw, g.oh, g.ow, g.stride, g.padding, g.dilation)
+    return cols.reshape(g.c * g.kh * g.kw, g.oh * g.ow)
 
 
 def col2im(cols, x_shape, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):
     cols = _float_array("cols", cols, 2)
-    c, h, w = x_shape
-    kh, kw = _pair("kernel_size", kernel_size)
-    oh, ow, stride, padding, dilation = _conv_geometry(x_shape, kh, kw, stride, padding,
-                                                       dilation)
-    if cols.shape != (c * kh * kw, oh * ow):
-        raise ValueError(f"col2im: cols must be {(c * kh * kw, oh * ow)} for x_shape "
+    g = contract.im2col(x_shape, kernel_size, stride, padding, dilation)
+    if cols.shape != (g.c * g.kh * g.kw, g.oh * g.ow):
+        raise ValueError(f"col2im: cols must be {(g.c * g.kh * g.kw, g.oh * g.ow)} for x_shape "
                          f"{tuple(x_shape)}, got shape {cols.shape}")
-    return _col2im_batch(cols.reshape(c, kh, kw, oh, ow), x_shape, stride, padding, dilation)
+    return _col2im_batch(cols.reshape(g.c, g.kh, g.kw, g.oh, g.ow), (g.c, g.h, g.w), g.stride,
+                         g.padding, g.dilation)
 
 
 # ---- pooling ---------------------------------------------------------------------------
 
 def _pool_geometry(x_shape, kernel_size, stride, padding):
-    if len(x_shape) != 4:
-        raise ValueError(f"pool2d: x must be (N, C, H, W), got shape {tuple(x_shape)}")
-    kh, kw = _pair("kernel_size", kernel_size)
-    sh, sw = _pair("stride", kernel_size if stride is None else stride)
-    ph, pw = _pair("padding", padding)
-    if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
-        raise ValueError(f"pool2d: kernel_size {kernel_size} and stride {stride} must be >= 1, "
-                         f"padding {padding} >= 0")
-    if 2 * ph > kh or 2 * pw > kw:
-        raise ValueError(f"pool2d: padding {(ph, pw)} must be at most half the window "
-                         f"{(kh, kw)}")
-    h, w = x_shape[2:]
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    if oh < 1 or ow < 1:
-        raise ValueError(f"pool2d: window {(kh, kw)} does not fit the padded input "
-                         f"{(h + 2 * ph, w + 2 * pw)} of x {tuple(x_shape)}")
-    return kh, kw, oh, ow, (sh, sw), (ph, ph, pw, pw)
+    """The checked window and its padding per side, as the conv helpers above take it."""
+    g = contract.pool2d(x_shape, kernel_size, stride, padding)
+    (ph, pw) = g.padding
+    return g.kh, g.kw, g.oh, g.ow, g.stride, (ph, ph, pw, pw)
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=(0, 0)):
@@ -274,16 +215,8 @@ def global_avg_pool2d_backward(dy, x_shape):
 def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
                           label_smoothing=0.0, need_grad=True):
     logits = _float_array("logits", logits, 2)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {sorted(REDUCTIONS)}, got {reduction!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    eps = contract.softmax_cross_entropy(logits, target, reduction, label_smoothing)
     n, c = logits.shape
-    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
-        raise TypeError("target must be an integer numpy.ndarray of class ids")
-    if target.shape != (n,):
-        raise ValueError(f"target must have shape ({n},) for logits {logits.shape}, "
-                         f"got {target.shape}")
     valid = target != ignore_index
     bad = valid & ((target < 0) | (target >= c))
     if bad.any():
@@ -293,7 +226,6 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     t = np.where(valid, target, 0)
     rows = np.arange(n)
-    eps = float(label_smoothing)
     loss = -(1 - eps) * logp[rows, t]
     if eps:  # only then: a -inf logit (a masked class) has a -inf log-probability
         loss = loss - eps * logp.mean(axis=1)

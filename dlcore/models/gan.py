@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dlcore import nn
+from dlcore import checks, nn
 
 from .registry import activation as make_activation
 from .registry import register
@@ -42,8 +42,7 @@ def gaussian_gan(in_features: int = 2, latent_dim: int = 2,
                  activation: str = "tanh") -> nn.Module:
     """d2l's first GAN (§20.1): a linear generator (latent_dim -> in_features) learns an affine
     map of N(0, I) data; the discriminator is an MLP in_features -> 5 -> 3 -> 1 with tanh."""
-    if latent_dim < 1 or in_features < 1:
-        raise ValueError(f"gaussian_gan: latent_dim and in_features must be >= 1, got "
-                         f"{latent_dim} and {in_features}")
+    checks.positive_int("gaussian_gan", "latent_dim", latent_dim)
+    checks.positive_int("gaussian_gan", "in_features", in_features)
     return GAN(nn.Linear(latent_dim, in_features),
                _mlp([in_features, *discriminator_hidden, 1], activation), (latent_dim,))

@@ -1,7 +1,7 @@
 """Recurrent language models: next-token prediction over token ids."""
 from __future__ import annotations
 
-from dlcore import nn
+from dlcore import checks, nn
 
 from .registry import register
 
@@ -11,9 +11,7 @@ CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 def recurrent(cell: str, input_size: int, hidden_size: int, num_layers: int,
               dropout: float) -> nn.Module:
     """A batch-first recurrent stack of ``cell`` ("rnn", "lstm" or "gru")."""
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
-    return CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
+    return CELLS[checks.one_of("rnn_lm", "cell", cell, CELLS)](input_size, hidden_size, num_layers=num_layers, batch_first=True,
                        dropout=dropout)
 
 

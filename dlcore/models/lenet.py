@@ -1,7 +1,7 @@
 """LeNet-5 as in d2l, with a choice of activation and pooling."""
 from __future__ import annotations
 
-from dlcore import nn
+from dlcore import checks, nn
 
 from .registry import activation as make_activation
 from .registry import register
@@ -18,8 +18,7 @@ def lenet(num_classes: int = 10, in_channels: int = 1, activation: str = "relu",
     → FC C. The 1998 original uses sigmoid and average pooling (``activation="sigmoid",
     pool="avg"``); ReLU with max pooling trains in far fewer epochs.
     """
-    if pool not in _POOLS:
-        raise ValueError(f"lenet: pool must be one of {', '.join(_POOLS)}, got {pool!r}")
+    checks.one_of("lenet", "pool", pool, _POOLS)
     return nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), make_activation(activation),
         _POOLS[pool](kernel_size=2, stride=2),

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dlcore import nn
+from dlcore import checks, nn
 
 #: Builder options the data determines: each with how it follows from a dataset's metadata.
 DATA_OPTIONS: dict[str, Callable[[Mapping], object]] = {
@@ -100,6 +100,4 @@ def get_model(name: str, **hparams) -> nn.Module:
 
 def activation(name: str) -> nn.Module:
     """A new activation module by name (``"relu"``, ``"sigmoid"``, ``"tanh"``)."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[checks.one_of(None, "activation", name, ACTIVATIONS)]()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlcore.nn import functional as F
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -102,7 +103,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25):
         super().__init__()
-        self.num_parameters = check_positive_int("PReLU", "num_parameters", num_parameters)
+        self.num_parameters = checks.positive_int("PReLU", "num_parameters", num_parameters)
         self.weight = Parameter(np.full(num_parameters, init, dtype=np.float32))
 
     def forward(self, x: Tensor) -> Tensor:

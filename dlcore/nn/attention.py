@@ -15,7 +15,8 @@ import numpy as np
 from dlcore.nn import functional as F
 from dlcore.nn import init
 from dlcore.nn.linear import Linear
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -51,8 +52,8 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  batch_first: bool = False):
         super().__init__()
-        check_positive_int("MultiheadAttention", "embed_dim", embed_dim)
-        check_positive_int("MultiheadAttention", "num_heads", num_heads)
+        checks.positive_int("MultiheadAttention", "embed_dim", embed_dim)
+        checks.positive_int("MultiheadAttention", "num_heads", num_heads)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} is not divisible by "
                              f"num_heads={num_heads}")

@@ -5,7 +5,8 @@ import numpy as np
 
 from dlcore.nn import functional as F
 from dlcore.nn import init
-from dlcore.nn.module import Module, check_pair, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -22,15 +23,15 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True):
         super().__init__()
-        self.in_channels = check_positive_int("Conv2d", "in_channels", in_channels)
-        self.out_channels = check_positive_int("Conv2d", "out_channels", out_channels)
-        self.groups = check_positive_int("Conv2d", "groups", groups)
+        self.in_channels = checks.positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = checks.positive_int("Conv2d", "out_channels", out_channels)
+        self.groups = checks.positive_int("Conv2d", "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d expects in_channels={in_channels} and "
                              f"out_channels={out_channels} to be divisible by groups={groups}")
-        self.kernel_size = check_pair("Conv2d", "kernel_size", kernel_size)
-        self.stride = check_pair("Conv2d", "stride", stride)
-        self.dilation = check_pair("Conv2d", "dilation", dilation)
+        self.kernel_size = checks.pair("Conv2d", "kernel_size", kernel_size, minimum=1)
+        self.stride = checks.pair("Conv2d", "stride", stride, minimum=1)
+        self.dilation = checks.pair("Conv2d", "dilation", dilation, minimum=1)
         self.padding = _padding(padding, self.stride)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size),
                                          dtype=np.float32))
@@ -68,4 +69,4 @@ def _padding(padding, stride: tuple[int, int]) -> str | tuple[int, int]:
         if padding == "same" and stride != (1, 1):
             raise ValueError(f"Conv2d padding='same' needs stride 1, got stride={stride}")
         return padding
-    return check_pair("Conv2d", "padding", padding, minimum=0)
+    return checks.pair("Conv2d", "padding", padding)

@@ -5,7 +5,8 @@ import numpy as np
 
 from dlcore.nn import functional as F
 from dlcore.nn import init
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -17,8 +18,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
-        self.num_embeddings = check_positive_int("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = check_positive_int("Embedding", "embedding_dim", embedding_dim)
+        self.num_embeddings = checks.positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = checks.positive_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding expects padding_idx in [-{num_embeddings}, "

@@ -5,7 +5,8 @@ import numpy as np
 
 from dlcore.nn import functional as F
 from dlcore.nn import init
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -40,8 +41,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        self.in_features = check_positive_int("Linear", "in_features", in_features)
-        self.out_features = check_positive_int("Linear", "out_features", out_features)
+        self.in_features = checks.positive_int("Linear", "in_features", in_features)
+        self.out_features = checks.positive_int("Linear", "out_features", out_features)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
         self.register_parameter(
             "bias", Parameter(np.empty(out_features, dtype=np.float32)) if bias else None)

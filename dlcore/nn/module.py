@@ -31,24 +31,6 @@ def _join(prefix: str | None, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def check_positive_int(owner: str, name: str, value) -> int:
-    """``value`` if it is a positive int, else a ValueError naming ``owner`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{owner} expects a positive int {name}, got {value!r}")
-    return int(value)
-
-
-def check_pair(owner: str, name: str, value, minimum: int = 1) -> tuple[int, int]:
-    """An int or an ``(h, w)`` pair of ints, each at least ``minimum``, as ``(h, w)``."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-                       for v in pair)):
-        raise ValueError(f"{owner} expects {name} as an int or a pair of ints >= {minimum}, "
-                         f"got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _as_buffer(value) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
@@ -122,15 +104,22 @@ class Module:
             raise KeyError(f"{type(self).__name__} already has a plain attribute {name!r}; "
                            f"it cannot also be a {kind}")
 
+    def _register(self, registry: str, kind: str, name: str, value, expected: type,
+                  hint: str) -> None:
+        """Store ``value`` (an ``expected`` or None) as ``name`` in the registry named
+        ``registry`` and as an attribute, in place of whatever the name held."""
+        self._check_new_name(name, kind)
+        if value is not None and not isinstance(value, expected):
+            raise TypeError(f"cannot assign {type(value).__name__} as {kind} {name!r} of "
+                            f"{type(self).__name__}: {hint}")
+        self._forget(name)
+        self.__dict__[registry][name] = value
+        self.__dict__[name] = value
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None: a declared but absent parameter, like ``bias=False``)."""
-        self._check_new_name(name, "parameter")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} of "
-                            f"{type(self).__name__}: wrap it in nn.Parameter, or assign None")
-        self._forget(name)
-        self._parameters[name] = param
-        self.__dict__[name] = param
+        self._register("_parameters", "parameter", name, param, Parameter,
+                       "wrap it in nn.Parameter, or assign None")
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
         """Register state that is not trained (e.g. BatchNorm's running mean): it follows
@@ -145,13 +134,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as the child ``name`` (also what ``self.name = module`` does)."""
-        self._check_new_name(name, "submodule")
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"cannot assign {type(module).__name__} as submodule {name!r} of "
-                            f"{type(self).__name__}: it is not a Module")
-        self._forget(name)
-        self._modules[name] = module
-        self.__dict__[name] = module
+        self._register("_modules", "submodule", name, module, Module, "it is not a Module")
         if module is not None:
             module._set_path(_join(self._path, name))
 

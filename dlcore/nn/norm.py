@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlcore.nn import functional as F
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -27,7 +28,7 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True):
         super().__init__()
         name = type(self).__name__
-        self.num_features = check_positive_int(name, "num_features", num_features)
+        self.num_features = checks.positive_int(name, "num_features", num_features)
         if not eps > 0:
             raise ValueError(f"{name} expects eps > 0, got {eps!r}")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
@@ -91,7 +92,7 @@ class LayerNorm(Module):
         if not shape:
             raise ValueError("LayerNorm expects a non-empty normalized_shape")
         for size in shape:
-            check_positive_int("LayerNorm", "normalized_shape entry", size)
+            checks.positive_int("LayerNorm", "normalized_shape entry", size)
         if not eps > 0:
             raise ValueError(f"LayerNorm expects eps > 0, got {eps!r}")
         self.normalized_shape = tuple(int(size) for size in shape)

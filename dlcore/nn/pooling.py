@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dlcore.nn import functional as F
-from dlcore.nn.module import Module, check_pair, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.tensor import Tensor
 
 
@@ -21,9 +22,10 @@ class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         name = type(self).__name__
-        self.kernel_size = check_pair(name, "kernel_size", kernel_size)
-        self.stride = self.kernel_size if stride is None else check_pair(name, "stride", stride)
-        self.padding = check_pair(name, "padding", padding, minimum=0)
+        self.kernel_size = checks.pair(name, "kernel_size", kernel_size, minimum=1)
+        self.stride = (self.kernel_size if stride is None
+                       else checks.pair(name, "stride", stride, minimum=1))
+        self.padding = checks.pair(name, "padding", padding)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{name} expects padding at most half of kernel_size, got "
                              f"padding={self.padding}, kernel_size={self.kernel_size}")
@@ -71,7 +73,7 @@ class AdaptiveAvgPool2d(Module):
                              f"got {output_size!r}")
         for size in sizes:
             if size is not None:
-                check_positive_int("AdaptiveAvgPool2d", "output_size", size)
+                checks.positive_int("AdaptiveAvgPool2d", "output_size", size)
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:

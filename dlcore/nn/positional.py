@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlcore.nn.dropout import Dropout
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.tensor import Tensor
 
 
@@ -18,7 +19,7 @@ def sinusoidal_encoding(positions, d_model: int) -> np.ndarray:
     positions: (P,) -> (P, d_model), float32. Column 2i is the sine and column 2i+1 the cosine
     of ``pos / 10000^(2i/d_model)``; an odd ``d_model`` ends on a sine.
     """
-    check_positive_int("sinusoidal_encoding", "d_model", d_model)
+    checks.positive_int("sinusoidal_encoding", "d_model", d_model)
     positions = np.asarray(positions, dtype=np.float64)
     if positions.ndim != 1:
         raise ValueError(f"sinusoidal_encoding expects positions of shape (P,), "
@@ -42,8 +43,8 @@ class PositionalEncoding(Module):
     def __init__(self, d_model: int, dropout: float = 0.0, max_len: int = 5000,
                  batch_first: bool = False):
         super().__init__()
-        self.d_model = check_positive_int("PositionalEncoding", "d_model", d_model)
-        self.max_len = check_positive_int("PositionalEncoding", "max_len", max_len)
+        self.d_model = checks.positive_int("PositionalEncoding", "d_model", d_model)
+        self.max_len = checks.positive_int("PositionalEncoding", "max_len", max_len)
         self.batch_first = batch_first
         self.dropout = Dropout(dropout)
         self.register_buffer("pe", Tensor(sinusoidal_encoding(np.arange(max_len), d_model)),

@@ -18,7 +18,8 @@ import numpy as np
 import dlcore
 from dlcore.nn import functional as F
 from dlcore.nn import init
-from dlcore.nn.module import Module, check_positive_int
+from dlcore import checks
+from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
@@ -111,8 +112,8 @@ class _RecurrentCell(Module):
     def __init__(self, recurrence: _Recurrence, input_size: int, hidden_size: int, bias: bool):
         super().__init__()
         self._recurrence = recurrence
-        self.input_size = check_positive_int(type(self).__name__, "input_size", input_size)
-        self.hidden_size = check_positive_int(type(self).__name__, "hidden_size", hidden_size)
+        self.input_size = checks.positive_int(type(self).__name__, "input_size", input_size)
+        self.hidden_size = checks.positive_int(type(self).__name__, "hidden_size", hidden_size)
         self.bias = bias
         _add_projections(self, "", recurrence, input_size, hidden_size, bias)
 
@@ -189,9 +190,9 @@ class _RecurrentLayers(Module):
                 or not 0 <= dropout <= 1:
             raise ValueError(f"{owner} expects dropout in [0, 1], got {dropout!r}")
         self._recurrence = recurrence
-        self.input_size = check_positive_int(owner, "input_size", input_size)
-        self.hidden_size = check_positive_int(owner, "hidden_size", hidden_size)
-        self.num_layers = check_positive_int(owner, "num_layers", num_layers)
+        self.input_size = checks.positive_int(owner, "input_size", input_size)
+        self.hidden_size = checks.positive_int(owner, "hidden_size", hidden_size)
+        self.num_layers = checks.positive_int(owner, "num_layers", num_layers)
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
         self.num_directions = 2 if bidirectional else 1

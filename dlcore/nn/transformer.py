@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
+from dlcore import checks
 from dlcore.nn import functional as F
 from dlcore.nn import init
 from dlcore.nn.attention import MultiheadAttention, causal_mask
@@ -28,10 +29,8 @@ _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 def _activation(activation) -> Callable[[Tensor], Tensor]:
     if callable(activation):
         return activation
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"Transformer activation must be one of {sorted(_ACTIVATIONS)} or a "
-                         f"callable, got {activation!r}")
-    return _ACTIVATIONS[activation]
+    return _ACTIVATIONS[checks.one_of("Transformer", "activation (or a callable)", activation,
+                                      _ACTIVATIONS)]
 
 
 class _ResidualLayer(Module):

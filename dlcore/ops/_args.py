@@ -1,17 +1,9 @@
-"""Argument checks and conversions shared by the ops that take PyTorch-style arguments."""
+"""Runtime input checks shared by the ops (argument values are checked by :mod:`dlcore.checks`)."""
 from __future__ import annotations
 
-import numpy as np
-
+from .. import checks
+from ..kernels.contract import REDUCTIONS
 from ..tensor import Tensor
-
-
-def pair(value, name: str) -> tuple[int, int]:
-    """An int or an (h, w) pair of ints, as ``(h, w)``."""
-    pair_ = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair_) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair_):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(pair_[0]), int(pair_[1])
 
 
 def image_batch(x: Tensor, op: str) -> None:
@@ -27,13 +19,10 @@ def image_batch(x: Tensor, op: str) -> None:
 
 def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     """Apply a loss's ``reduction``: ``"mean"``, ``"sum"`` or ``"none"``."""
+    checks.one_of("loss", "reduction", reduction, REDUCTIONS)
     if reduction == "mean":
         return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return loss.sum() if reduction == "sum" else loss
 
 
 def same_shape(input: Tensor, target: Tensor, op: str) -> None:

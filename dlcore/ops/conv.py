@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import checks, kernels
 from ..tensor import Tensor
-from ._args import image_batch, pair
+from ._args import image_batch
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -23,7 +23,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if input.dtype != weight.dtype:
         raise TypeError(f"conv2d: input dtype {input.dtype} differs from weight dtype "
                         f"{weight.dtype}")
-    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    stride = checks.pair("conv2d", "stride", stride, minimum=1)
+    dilation = checks.pair("conv2d", "dilation", dilation, minimum=1)
     sides = _padding(padding, weight.shape[2:], stride, dilation)
     x = np.ascontiguousarray(input.data)
     y = kernels.conv2d_forward(x, weight.data, None if bias is None else bias.data,
@@ -51,5 +52,5 @@ def _padding(padding, kernel_size, stride, dilation) -> tuple[int, int, int, int
     if isinstance(padding, str):
         raise ValueError(f"conv2d padding must be an int, a pair, 'same' or 'valid', "
                          f"got {padding!r}")
-    ph, pw = pair(padding, "padding")
+    ph, pw = checks.pair("conv2d", "padding", padding)
     return ph, ph, pw, pw

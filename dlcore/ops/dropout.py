@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import random
+from .. import checks, random
 from ..tensor import Tensor
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and multiply the rest by ``1 / (1 - p)``; the
     mask comes from :func:`dlcore.random.generator`. Identity when not ``training``."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    p = checks.in_range("dropout", "p", p, 0.0, 1.0)
     if not training or p == 0.0:
         return input
     keep = random.generator().random(input.shape, dtype=np.float32) >= p

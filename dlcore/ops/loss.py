@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import checks, kernels
 from ..tensor import Tensor, is_grad_enabled
 from ._args import reduce_loss, same_shape
 from .activation import log_softmax
@@ -39,8 +39,8 @@ def cross_entropy(input: Tensor, target, ignore_index: int = -100, reduction: st
     rest), or class probabilities shaped like ``input``. ``label_smoothing`` ε mixes the target
     with the uniform distribution: ``(1 - ε) y + ε / C``.
     """
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = checks.in_range("cross_entropy", "label_smoothing", label_smoothing,
+                                      0.0, 1.0)
     if isinstance(target, Tensor) and target.dtype.kind == "f" and target.shape == input.shape:
         return _soft_cross_entropy(input, target, reduction, label_smoothing)
     target = _class_ids(input, target, "cross_entropy")

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from .. import checks, kernels
 from ..tensor import Tensor
-from ._args import image_batch, pair
+from ._args import image_batch
 from .linalg import matmul
+
+
+def _window(op: str, kernel_size, stride, padding):
+    """A pooling window's (kernel_size, stride, padding) as (h, w) pairs; stride defaults to
+    the window."""
+    kernel_size = checks.pair(op, "kernel_size", kernel_size, minimum=1)
+    stride = kernel_size if stride is None else checks.pair(op, "stride", stride, minimum=1)
+    return kernel_size, stride, checks.pair(op, "padding", padding)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, return_indices: bool = False):
     """input (N, C, H, W) -> (N, C, OH, OW); ``stride`` defaults to ``kernel_size``. With
     ``return_indices``, also the int64 flat ``h * W + w`` of each max in its plane."""
     image_batch(input, "max_pool2d")
-    kernel_size = pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else pair(stride, "stride")
+    kernel_size, stride, padding = _window("max_pool2d", kernel_size, stride, padding)
     x = np.ascontiguousarray(input.data)
-    y, indices = kernels.max_pool2d_forward(x, kernel_size, stride, pair(padding, "padding"))
+    y, indices = kernels.max_pool2d_forward(x, kernel_size, stride, padding)
 
     def backward(g):
         return (kernels.max_pool2d_backward(np.ascontiguousarray(g, dtype=x.dtype), indices,
@@ -30,9 +37,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0,
                count_include_pad: bool = True) -> Tensor:
     """input (N, C, H, W) -> (N, C, OH, OW); ``stride`` defaults to ``kernel_size``."""
     image_batch(input, "avg_pool2d")
-    kernel_size = pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else pair(stride, "stride")
-    padding = pair(padding, "padding")
+    kernel_size, stride, padding = _window("avg_pool2d", kernel_size, stride, padding)
     x = np.ascontiguousarray(input.data)
     y = kernels.avg_pool2d_forward(x, kernel_size, stride, padding, count_include_pad)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import checks
 from ..tensor import Tensor, _index_array, unbroadcast
 
 
@@ -186,8 +187,7 @@ def pad(a: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
         out = np.pad(a.data, widths, constant_values=value)
         inner = tuple(slice(lo, out.shape[d] - hi) for d, (lo, hi) in enumerate(widths))
         return Tensor._make(out, (a,), lambda g: (g[inner],))
-    if mode not in _PAD_MODES:
-        raise ValueError(f"pad mode must be one of {['constant', *_PAD_MODES]}, got {mode!r}")
+    checks.one_of("pad", "mode", mode, ("constant", *_PAD_MODES))
     # the other modes gather existing entries: pad the index, then select (differentiable)
     for dim, (lo, hi) in enumerate(widths):
         if lo or hi:

@@ -10,11 +10,11 @@ also the key a checkpoint stores, so saving and loading need no translation.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from dlcore import checks
 from dlcore.optim.update import STEP, UpdateRule, apply_update
 
 
@@ -165,17 +165,7 @@ class Optimizer:
     def _option(self, group: dict, name: str, low: float = 0.0, high: float = math.inf,
                 high_open: bool = False) -> float:
         """``group[name]`` as a float, checked to lie in ``[low, high]`` (or ``[low, high)``)."""
-        return self._in_range(name, group[name], low, high, high_open)
-
-    def _in_range(self, name: str, value, low: float, high: float = math.inf,
-                  high_open: bool = False) -> float:
-        """``value`` as a float, or a TypeError/ValueError naming the optimizer and ``name``."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{type(self).__name__}: {name} must be a real number, got {value!r}")
-        if not (low <= value and (value < high if high_open else value <= high)):
-            interval = f"[{low}, {high}{')' if high_open else ']'}"
-            raise ValueError(f"{type(self).__name__}: {name} must be in {interval}, got {value}")
-        return float(value)
+        return checks.in_range(self, name, group[name], low, high, high_open=high_open)
 
 
 def _restored_entry(optimizer: str, index: int, entry: str, value, param: np.ndarray):

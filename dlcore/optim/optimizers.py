@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dlcore import checks
 from dlcore.optim.optimizer import Optimizer
 from dlcore.optim.update import UpdateRule
 
@@ -53,7 +54,7 @@ class Adam(Optimizer):
         if len(group["betas"]) != 2:
             raise ValueError(f"{type(self).__name__}: betas must be a pair (β₁, β₂), "
                              f"got {group['betas']!r}")
-        beta1, beta2 = (self._in_range(f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
+        beta1, beta2 = (checks.in_range(self, f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
                         for i, beta in enumerate(group["betas"]))
         return UpdateRule(lr=self._option(group, "lr"),
                           weight_decay=self._option(group, "weight_decay"),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcore import checks
+
 from . import checkpoint
 from .predict import LoadedRun
 
@@ -18,8 +20,7 @@ def export(loaded: LoadedRun, path: str | os.PathLike, format: str = "safetensor
     state-dict name, which is PyTorch's for the same model, plus the run's config and data
     metadata as JSON strings in the header; it needs the ``safetensors`` package
     (``pip install 'dlcore[export]'``)."""
-    if format not in FORMATS:
-        raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
+    checks.one_of("export", "format", format, FORMATS)
     try:
         from safetensors.numpy import save
     except ImportError:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcore import checks
 from dlcore.nn import Module
 from dlcore.tensor import Tensor, no_grad
 
@@ -142,8 +143,7 @@ def _encode_prompts(loaded: LoadedRun, prompts: list[str]) -> np.ndarray:
 def predict(loaded: LoadedRun, inputs: np.ndarray, top_k: int = 3) -> list[dict]:
     """One dict per sample: what the task makes of the model's output (ConfigError when the
     task cannot predict from single inputs, as a GAN's cannot)."""
-    if top_k < 1:
-        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    top_k = checks.positive_int(None, "top_k", top_k)
     with no_grad():
         output = loaded.model(Tensor(inputs)).data
     try:

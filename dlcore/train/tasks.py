@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from dlcore import checks
 from dlcore.nn import Module
 from dlcore.nn import functional as F
 from dlcore.tensor import Tensor, no_grad
@@ -260,9 +261,8 @@ class Adversarial(Task):
 
     def __init__(self, metadata: dict, label_smoothing: float = 0.0):
         super().__init__(metadata)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = checks.in_range(None, "label_smoothing", label_smoothing, 0.0, 1.0,
+                                               high_open=True)
 
     def split(self, batch):
         return (batch[0],), None

@@ -73,7 +73,7 @@ def test_default_run_directory_is_under_runs_named_after_the_config(tmp_path, co
 @pytest.mark.parametrize("args, message", [
     (["--set", "train.epoch=3"], "unknown key train.epoch (did you mean 'epochs'?)"),
     (["--set", "train.epochs=three"], 'train.epochs must be an integer, got "three"'),
-    (["--set", "optim.lr=-1"], "[optim] adam: Adam: lr must be in [0.0, inf], got -1.0"),
+    (["--set", "optim.lr=-1"], "[optim] adam: Adam: lr must be in [0, inf], got -1.0"),
     (["--set", "epochs"], "--set expects section.key=value"),
 ])
 def test_config_errors_exit_1_before_any_work(tmp_path, config, args, message):

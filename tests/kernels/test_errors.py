@@ -1,52 +1,59 @@
-"""Bad arguments to the conv, pooling and cross-entropy kernels, through the binding: a
-ValueError or TypeError naming the problem, never a crash or garbage."""
+"""Bad arguments to the conv, pooling and cross-entropy kernels: a ValueError or TypeError
+naming the problem, never a crash or garbage — the same from the C binding and the NumPy
+reference, which share their checks (`dlcore.kernels.contract`)."""
 import numpy as np
 import pytest
 
+from dlcore.kernels import reference
+
 pytest.importorskip("dlcore.kernels._c")
 from dlcore.kernels import _c as C                                    # noqa: E402
+
+BOTH = pytest.mark.parametrize("K", [C, reference], ids=["c", "numpy"])
 
 X = np.zeros((2, 4, 6, 6), np.float32)
 W = np.zeros((6, 2, 3, 3), np.float32)
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: C.conv2d_forward(X.astype(np.float64), W), TypeError, "x must be float32"),
-    (lambda: C.conv2d_forward(list(X), W), TypeError, "x must be a numpy.ndarray"),
-    (lambda: C.conv2d_forward(X[0], W), ValueError, "x must be 4-D"),
-    (lambda: C.conv2d_forward(X, W), ValueError, "groups=1 does not fit"),
-    (lambda: C.conv2d_forward(X, W, groups=3), ValueError, "groups=3"),
-    (lambda: C.conv2d_forward(X, W, np.zeros(5, np.float32), groups=2), ValueError, "bias"),
-    (lambda: C.conv2d_forward(X, W, groups=2, stride=0), ValueError, "stride"),
-    (lambda: C.conv2d_forward(X, W, groups=2, padding=(1, 1)), ValueError, "padding"),
-    (lambda: C.conv2d_forward(X, np.zeros((6, 2, 7, 3), np.float32), groups=2), ValueError,
+    (lambda K: K.conv2d_forward(X.astype(np.float16), W), TypeError, "x must be float32"),
+    (lambda K: K.conv2d_forward(list(X), W), TypeError, "x must be a numpy.ndarray"),
+    (lambda K: K.conv2d_forward(X[0], W), ValueError, "x must be 4-D"),
+    (lambda K: K.conv2d_forward(X, W), ValueError, "groups=1 does not fit"),
+    (lambda K: K.conv2d_forward(X, W, groups=3), ValueError, "groups=3"),
+    (lambda K: K.conv2d_forward(X, W, np.zeros(5, np.float32), groups=2), ValueError, "bias"),
+    (lambda K: K.conv2d_forward(X, W, groups=2, stride=0), ValueError, "stride"),
+    (lambda K: K.conv2d_forward(X, W, groups=2, padding=(1, 1)), ValueError, "padding"),
+    (lambda K: K.conv2d_forward(X, np.zeros((6, 2, 7, 3), np.float32), groups=2), ValueError,
      "does not fit"),
-    (lambda: C.conv2d_forward(X, W, groups=2, dilation=(4, 1)), ValueError, "does not fit"),
-    (lambda: C.conv2d_backward(X, W, np.zeros((2, 6, 3, 3), np.float32), groups=2),
+    (lambda K: K.conv2d_forward(X, W, groups=2, dilation=(4, 1)), ValueError, "does not fit"),
+    (lambda K: K.conv2d_backward(X, W, np.zeros((2, 6, 3, 3), np.float32), groups=2),
      ValueError, "dy must be"),
-    (lambda: C.im2col(X, 3), ValueError, "x must be 3-D"),
-    (lambda: C.col2im(np.zeros((5, 16), np.float32), (4, 6, 6), 3), ValueError, "cols must be"),
+    (lambda K: K.im2col(X, 3), ValueError, "x must be 3-D"),
+    (lambda K: K.col2im(np.zeros((5, 16), np.float32), (4, 6, 6), 3), ValueError, "cols must be"),
 ])
-def test_conv_rejects_bad_arguments(call, error, match):
+@BOTH
+def test_conv_rejects_bad_arguments(K, call, error, match):
     with pytest.raises(error, match=match):
-        call()
+        call(K)
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: C.max_pool2d_forward(X.astype(np.int32), 2), TypeError, "float32"),
-    (lambda: C.max_pool2d_forward(X[0], 2), ValueError, "4-D"),
-    (lambda: C.max_pool2d_forward(X, 7), ValueError, "does not fit"),
-    (lambda: C.avg_pool2d_forward(X, (2, 8)), ValueError, "does not fit"),
-    (lambda: C.max_pool2d_forward(X, 2, padding=2), ValueError, "at most half"),
-    (lambda: C.avg_pool2d_forward(X, 0), ValueError, "kernel_size"),
-    (lambda: C.avg_pool2d_backward(np.zeros((2, 4, 2, 2), np.float32), X.shape, 2), ValueError,
+    (lambda K: K.max_pool2d_forward(X.astype(np.int32), 2), TypeError, "float32"),
+    (lambda K: K.max_pool2d_forward(X[0], 2), ValueError, "4-D"),
+    (lambda K: K.max_pool2d_forward(X, 7), ValueError, "does not fit"),
+    (lambda K: K.avg_pool2d_forward(X, (2, 8)), ValueError, "does not fit"),
+    (lambda K: K.max_pool2d_forward(X, 2, padding=2), ValueError, "at most half"),
+    (lambda K: K.avg_pool2d_forward(X, 0), ValueError, "kernel_size"),
+    (lambda K: K.avg_pool2d_backward(np.zeros((2, 4, 2, 2), np.float32), X.shape, 2), ValueError,
      "dy must be"),
-    (lambda: C.global_avg_pool2d_backward(np.zeros((2, 3), np.float32), X.shape), ValueError,
+    (lambda K: K.global_avg_pool2d_backward(np.zeros((2, 3), np.float32), X.shape), ValueError,
      "does not match"),
 ])
-def test_pooling_rejects_bad_arguments(call, error, match):
+@BOTH
+def test_pooling_rejects_bad_arguments(K, call, error, match):
     with pytest.raises(error, match=match):
-        call()
+        call(K)
 
 
 @pytest.mark.parametrize("bad", [-1, 36, 10**12])
@@ -64,20 +71,21 @@ Z = np.zeros((3, 5), np.float32)
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 5])), ValueError, r"outside \[0, 5\)"),
-    (lambda: C.softmax_cross_entropy(Z, np.array([0, -2, 1])), ValueError, "outside"),
-    (lambda: C.softmax_cross_entropy(Z, np.array([0.0, 1, 2])), TypeError, "integer"),
-    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1])), ValueError, "shape"),
-    (lambda: C.softmax_cross_entropy(Z.astype(np.float16), np.array([0, 1, 2])), TypeError,
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0, 1, 5])), ValueError, r"outside \[0, 5\)"),
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0, -2, 1])), ValueError, "outside"),
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0.0, 1, 2])), TypeError, "integer"),
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0, 1])), ValueError, "shape"),
+    (lambda K: K.softmax_cross_entropy(Z.astype(np.float16), np.array([0, 1, 2])), TypeError,
      "float32"),
-    (lambda: C.softmax_cross_entropy(Z[0], np.array([0])), ValueError, "2-D"),
-    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 2]), reduction="avg"), ValueError,
+    (lambda K: K.softmax_cross_entropy(Z[0], np.array([0])), ValueError, "2-D"),
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0, 1, 2]), reduction="avg"), ValueError,
      "reduction"),
-    (lambda: C.softmax_cross_entropy(Z, np.array([0, 1, 2]), label_smoothing=1.5), ValueError,
+    (lambda K: K.softmax_cross_entropy(Z, np.array([0, 1, 2]), label_smoothing=1.5), ValueError,
      "label_smoothing"),
-    (lambda: C.softmax_cross_entropy(np.zeros((3, 0), np.float32), np.array([0, 1, 2])),
+    (lambda K: K.softmax_cross_entropy(np.zeros((3, 0), np.float32), np.array([0, 1, 2])),
      ValueError, "at least one class"),
 ])
-def test_softmax_xent_rejects_bad_arguments(call, error, match):
+@BOTH
+def test_softmax_xent_rejects_bad_arguments(K, call, error, match):
     with pytest.raises(error, match=match):
-        call()
+        call(K)

@@ -49,8 +49,8 @@ def test_every_model_declares_a_task_and_describes_itself():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: models.get_model("resnet-1000"), "unknown model 'resnet-1000'; known: "),
-    (lambda: models.get_model("lenet", activation="swish"), "activation must be one of relu"),
-    (lambda: models.get_model("lenet", pool="median"), "lenet: pool must be one of max, avg"),
+    (lambda: models.get_model("lenet", activation="swish"), "activation must be one of 'relu'"),
+    (lambda: models.get_model("lenet", pool="median"), "lenet: pool must be one of 'max', 'avg'"),
     (lambda: models.get_model("mlp", hidden=[]), "mlp: hidden must be a non-empty list"),
     (lambda: models.register("mlp", "classification")(lambda: None), "already exists"),
     (lambda: models.register("x", ""), "task must be a task name"),

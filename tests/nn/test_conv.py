@@ -116,8 +116,8 @@ def test_wrong_channels_name_the_layer():
     (dict(in_channels=2, out_channels=4, kernel_size=3, stride=2, padding="same"),
      "padding='same' needs stride 1"),
     (dict(in_channels=2, out_channels=4, kernel_size=3, padding="full"), "got 'full'"),
-    (dict(in_channels=2, out_channels=4, kernel_size=0), "kernel_size as an int or a pair"),
-    (dict(in_channels=2, out_channels=4, kernel_size=3, padding=-1), "padding as an int"),
+    (dict(in_channels=2, out_channels=4, kernel_size=0), "Conv2d: kernel_size must be an int or a pair of ints >= 1"),
+    (dict(in_channels=2, out_channels=4, kernel_size=3, padding=-1), "Conv2d: padding must be an int or a pair of ints >= 0"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

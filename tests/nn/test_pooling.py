@@ -46,7 +46,7 @@ def test_pooling_refuses_non_images_and_bad_windows():
         nn.MaxPool2d(2)(dlcore.randn(4, 4))
     with pytest.raises(ValueError, match="padding at most half of kernel_size"):
         nn.AvgPool2d(2, padding=2)
-    with pytest.raises(ValueError, match="AdaptiveAvgPool2d expects a positive int output_size"):
+    with pytest.raises(ValueError, match="AdaptiveAvgPool2d: output_size must be a positive int"):
         nn.AdaptiveAvgPool2d((0, 2))
     with pytest.raises(TypeError, match="floating-point input"):
         nn.MaxPool2d(2)(dlcore.zeros(1, 1, 4, 4, dtype=np.int64))

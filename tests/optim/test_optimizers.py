@@ -283,11 +283,11 @@ def test_zero_grad(make_param):
 
 
 @pytest.mark.parametrize("make_optimizer, message", [
-    (lambda p: optim.SGD(p, lr=-0.1), r"lr must be in \[0.0, inf\], got -0.1"),
+    (lambda p: optim.SGD(p, lr=-0.1), r"SGD: lr must be in \[0, inf\], got -0.1"),
     (lambda p: optim.SGD(p, momentum=-1), "momentum"),
     (lambda p: optim.SGD(p, nesterov=True), "nesterov=True needs momentum > 0"),
     (lambda p: optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True), "dampening = 0"),
-    (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must be in \[0.0, 1.0\)"),
+    (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"Adam: betas\[1\] must be in \[0, 1\)"),
     (lambda p: optim.Adam(p, betas=(0.9,)), "betas must be a pair"),
     (lambda p: optim.AdamW(p, eps=-1e-8), "eps"),
     (lambda p: optim.RMSprop(p, alpha=1.5), "alpha"),

@@ -7,7 +7,6 @@ a scheduler performs step 0, which sets each group's ``lr`` and records ``initia
 from __future__ import annotations
 
 import copy
-import numbers
 
 from dlcore.optim.optimizer import Optimizer
 
@@ -84,23 +83,3 @@ class LRScheduler(Scheduler):
         """Advance one step (call after ``optimizer.step()``) and set the groups' lrs."""
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
-
-
-def check_positive_int(owner: object, name: str, value) -> int:
-    """``value`` if it is an int > 0, else a ValueError naming the scheduler and the argument."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{type(owner).__name__}: {name} must be a positive int, got {value!r}")
-    return value
-
-
-def check_range(owner: object, name: str, value, low: float, high: float, *, low_open=False,
-                high_open=False) -> float:
-    """``value`` as a float if it lies in the interval, else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{type(owner).__name__}: {name} must be a real number, got {value!r}")
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (above and below):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{type(owner).__name__}: {name} must be in {interval}, got {value}")
-    return float(value)

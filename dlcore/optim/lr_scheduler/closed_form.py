@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from dlcore.optim.lr_scheduler.base import LRScheduler, check_positive_int, check_range
+from dlcore import checks
+from dlcore.optim.lr_scheduler.base import LRScheduler
 from dlcore.optim.optimizer import Optimizer
 
 
@@ -48,9 +49,9 @@ class NoamLR(_ClosedFormLR):
 
     def __init__(self, optimizer: Optimizer, d_model: int, warmup_steps: int, scale: float = 1.0,
                  last_epoch: int = -1) -> None:
-        self.d_model = check_positive_int(self, "d_model", d_model)
-        self.warmup_steps = check_positive_int(self, "warmup_steps", warmup_steps)
-        self.scale = check_range(self, "scale", scale, 0.0, math.inf, low_open=True)
+        self.d_model = checks.positive_int(self, "d_model", d_model)
+        self.warmup_steps = checks.positive_int(self, "warmup_steps", warmup_steps)
+        self.scale = checks.in_range(self, "scale", scale, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -78,13 +79,13 @@ class OneCycleLR(_ClosedFormLR):
             raise TypeError(f"OneCycleLR expects a dlcore.optim Optimizer, "
                             f"got {type(optimizer).__name__}")
         if total_steps is not None:
-            self.total_steps = check_positive_int(self, "total_steps", total_steps)
+            self.total_steps = checks.positive_int(self, "total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = (check_positive_int(self, "epochs", epochs)
-                                * check_positive_int(self, "steps_per_epoch", steps_per_epoch))
+            self.total_steps = (checks.positive_int(self, "epochs", epochs)
+                                * checks.positive_int(self, "steps_per_epoch", steps_per_epoch))
         else:
             raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
-        self.pct_start = check_range(self, "pct_start", pct_start, 0.0, 1.0)
+        self.pct_start = checks.in_range(self, "pct_start", pct_start, 0.0, 1.0)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
                              f"got {anneal_strategy!r}")
@@ -98,9 +99,8 @@ class OneCycleLR(_ClosedFormLR):
                              f"or betas, {type(optimizer).__name__} has neither")
         self.use_beta1 = "betas" in optimizer.defaults
         if last_epoch == -1:
-            div = check_range(self, "div_factor", div_factor, 0.0, math.inf, low_open=True)
-            final_div = check_range(self, "final_div_factor", final_div_factor, 0.0, math.inf,
-                                    low_open=True)
+            div = checks.in_range(self, "div_factor", div_factor, low_open=True)
+            final_div = checks.in_range(self, "final_div_factor", final_div_factor, low_open=True)
             for group, peak in zip(groups, self._per_group("max_lr", max_lr, groups)):
                 group.update(initial_lr=peak / div, max_lr=peak, min_lr=peak / div / final_div)
             if self.cycle_momentum:
@@ -117,7 +117,7 @@ class OneCycleLR(_ClosedFormLR):
         if len(values) != len(groups):
             raise ValueError(f"OneCycleLR: {name} has {len(values)} values for "
                              f"{len(groups)} param groups")
-        return [check_range(self, name, v, 0.0, math.inf) for v in values]
+        return [checks.in_range(self, name, v) for v in values]
 
     def _set_momentum(self, group: dict, momentum: float) -> None:
         if self.use_beta1:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from dlcore.optim.lr_scheduler.base import LRScheduler, check_positive_int, check_range
+from dlcore import checks
+from dlcore.optim.lr_scheduler.base import LRScheduler
 from dlcore.optim.optimizer import Optimizer
 
 
@@ -20,8 +21,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.step_size = check_positive_int(self, "step_size", step_size)
-        self.gamma = check_range(self, "gamma", gamma, 0.0, math.inf, low_open=True)
+        self.step_size = checks.positive_int(self, "step_size", step_size)
+        self.gamma = checks.in_range(self, "gamma", gamma, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -34,8 +35,8 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones = sorted(check_positive_int(self, "milestones[i]", m) for m in milestones)
-        self.gamma = check_range(self, "gamma", gamma, 0.0, math.inf, low_open=True)
+        self.milestones = sorted(checks.positive_int(self, "milestones[i]", m) for m in milestones)
+        self.gamma = checks.in_range(self, "gamma", gamma, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -47,7 +48,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every step."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = check_range(self, "gamma", gamma, 0.0, math.inf, low_open=True)
+        self.gamma = checks.in_range(self, "gamma", gamma, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -60,8 +61,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        self.T_max = check_positive_int(self, "T_max", T_max)
-        self.eta_min = check_range(self, "eta_min", eta_min, 0.0, math.inf)
+        self.T_max = checks.positive_int(self, "T_max", T_max)
+        self.eta_min = checks.in_range(self, "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -81,9 +82,10 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
-        self.start_factor = check_range(self, "start_factor", start_factor, 0.0, 1.0, low_open=True)
-        self.end_factor = check_range(self, "end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = check_positive_int(self, "total_iters", total_iters)
+        self.start_factor = checks.in_range(self, "start_factor", start_factor, 0.0, 1.0,
+                                            low_open=True)
+        self.end_factor = checks.in_range(self, "end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = checks.positive_int(self, "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def _initial_lrs(self) -> list[float]:

@@ -1,10 +1,10 @@
 """Reduce the lr when a watched metric stops improving (driven by metrics, not by steps)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from dlcore.optim.lr_scheduler.base import Scheduler, check_range
+from dlcore import checks
+from dlcore.optim.lr_scheduler.base import Scheduler
 from dlcore.optim.optimizer import Optimizer
 
 
@@ -34,12 +34,12 @@ class ReduceLROnPlateau(Scheduler):
             raise ValueError(f"ReduceLROnPlateau: min_lr has {len(min_lrs)} values for "
                              f"{len(groups)} param groups")
         self.mode, self.threshold_mode = mode, threshold_mode
-        self.factor = check_range(self, "factor", factor, 0.0, 1.0, high_open=True)
+        self.factor = checks.in_range(self, "factor", factor, 0.0, 1.0, high_open=True)
         self.patience = self._count("patience", patience)
         self.cooldown = self._count("cooldown", cooldown)
-        self.threshold = check_range(self, "threshold", threshold, 0.0, math.inf)
-        self.eps = check_range(self, "eps", eps, 0.0, math.inf)
-        self.min_lrs = [check_range(self, "min_lr", v, 0.0, math.inf) for v in min_lrs]
+        self.threshold = checks.in_range(self, "threshold", threshold)
+        self.eps = checks.in_range(self, "eps", eps)
+        self.min_lrs = [checks.in_range(self, "min_lr", v) for v in min_lrs]
         self.last_epoch = 0
         self.best: float | None = None
         self.num_bad_epochs = 0

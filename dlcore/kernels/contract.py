@@ -1,0 +1,124 @@
+"""What every kernel backend accepts: the argument checks and output geometry shared by the C
+binding and the NumPy reference, so both refuse the same calls with the same words.
+
+The C functions check sizes again before touching memory (``dl_conv2d_check``,
+``dl_pool2d_check``); that second check is for safety, this one is for the user.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dlcore import checks
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+class Conv2d(NamedTuple):
+    """A convolution's sizes: x (n, c, h, w), w (oc, c/groups, kh, kw) -> y (n, oc, oh, ow)."""
+    n: int
+    c: int
+    h: int
+    w: int
+    oc: int
+    kh: int
+    kw: int
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]   # top, bottom, left, right
+    dilation: tuple[int, int]
+    groups: int
+    oh: int
+    ow: int
+
+
+class Pool2d(NamedTuple):
+    """A pooling window's sizes: x (n, c, h, w) -> y (n, c, oh, ow); padding symmetric."""
+    n: int
+    c: int
+    h: int
+    w: int
+    kh: int
+    kw: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    oh: int
+    ow: int
+
+
+def _shape(name: str, shape, ndim: int, layout: str, op: str) -> tuple[int, ...]:
+    shape = tuple(int(v) for v in shape)
+    if len(shape) != ndim:
+        raise ValueError(f"{op}: {name} must be {layout}, got shape {shape}")
+    return shape
+
+
+def conv2d(x_shape, w_shape, stride, padding, dilation, groups) -> Conv2d:
+    """Checked geometry of ``conv2d_forward``/``conv2d_backward``."""
+    n, c, h, w = _shape("x", x_shape, 4, "(N, C, H, W)", "conv2d")
+    oc, cg, kh, kw = _shape("w", w_shape, 4, "(OC, C/groups, KH, KW)", "conv2d")
+    stride = checks.pair("conv2d", "stride", stride, minimum=1)
+    dilation = checks.pair("conv2d", "dilation", dilation, minimum=1)
+    if (not isinstance(padding, (tuple, list)) or len(padding) != 4
+            or not all(isinstance(v, (int, np.integer)) and v >= 0 for v in padding)):
+        raise ValueError(f"conv2d: padding must be (top, bottom, left, right) ints >= 0, "
+                         f"got {padding!r}")
+    pt, pb, pl, pr = (int(v) for v in padding)
+    groups = checks.positive_int("conv2d", "groups", groups)
+    if c % groups or oc % groups or cg * groups != c:
+        raise ValueError(f"conv2d: groups={groups} does not fit x {(n, c, h, w)} and "
+                         f"w {(oc, cg, kh, kw)} (need C = groups * w.shape[1], OC % groups == 0)")
+    if min(n, c, h, w, oc, kh, kw) < 1:
+        raise ValueError(f"conv2d: empty x {(n, c, h, w)} or w {(oc, cg, kh, kw)}")
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv2d: kernel {kh}x{kw} (dilation {dilation}) does not fit the "
+                         f"padded input {h + pt + pb}x{w + pl + pr} of x {(n, c, h, w)}")
+    return Conv2d(n, c, h, w, oc, kh, kw, stride, (pt, pb, pl, pr), dilation, groups, oh, ow)
+
+
+def im2col(x_shape, kernel_size, stride, padding, dilation) -> Conv2d:
+    """Checked geometry of ``im2col``/``col2im`` on one image (C, H, W): a 1-image,
+    1-output-channel convolution."""
+    c, h, w = _shape("x", x_shape, 3, "(C, H, W)", "im2col")
+    kh, kw = checks.pair("im2col", "kernel_size", kernel_size, minimum=1)
+    return conv2d((1, c, h, w), (1, c, kh, kw), stride, padding, dilation, 1)
+
+
+def pool2d(x_shape, kernel_size, stride, padding) -> Pool2d:
+    """Checked geometry of the max/average pooling kernels; ``stride`` None is the window."""
+    n, c, h, w = _shape("x", x_shape, 4, "(N, C, H, W)", "pool2d")
+    kh, kw = checks.pair("pool2d", "kernel_size", kernel_size, minimum=1)
+    stride = (kh, kw) if stride is None else checks.pair("pool2d", "stride", stride, minimum=1)
+    ph, pw = checks.pair("pool2d", "padding", padding)
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"pool2d: padding {(ph, pw)} must be at most half the window "
+                         f"{(kh, kw)}")
+    if min(n, c, h, w) < 1:
+        raise ValueError(f"pool2d: empty input of shape {(n, c, h, w)}")
+    oh, ow = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"pool2d: window {(kh, kw)} does not fit the padded input "
+                         f"{(h + 2 * ph, w + 2 * pw)} of x {(n, c, h, w)}")
+    return Pool2d(n, c, h, w, kh, kw, stride, (ph, pw), oh, ow)
+
+
+def softmax_cross_entropy(logits: np.ndarray, target, reduction, label_smoothing) -> float:
+    """Check the arguments of ``softmax_cross_entropy`` beside ``logits`` (already a 2-D float
+    array); returns ``label_smoothing`` as a float."""
+    checks.one_of("softmax_cross_entropy", "reduction", reduction, REDUCTIONS)
+    label_smoothing = checks.in_range("softmax_cross_entropy", "label_smoothing",
+                                      label_smoothing, 0.0, 1.0)
+    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: target must be an integer numpy.ndarray of "
+                        f"class ids, got {getattr(target, 'dtype', type(target).__name__)}")
+    n, c = logits.shape
+    if target.shape != (n,):
+        raise ValueError(f"softmax_cross_entropy: target must have shape ({n},) for logits "
+                         f"{logits.shape}, got {target.shape}")
+    if c == 0:
+        raise ValueError(f"softmax_cross_entropy: logits must have at least one class, got "
+                         f"shape {logits.shape}")
+    return label_smoothing
