@@ -1,8 +1,9 @@
 """Seconds per epoch of the same LeNet training in dlcore and in PyTorch, side by side.
 
 Both train the config's LeNet (default: examples/fashion_mnist/lenet.toml) with its optimizer
-and batch size on the same batches (dlcore's DataLoader feeds both), with the same number of
-threads. Only training steps are timed: no evaluation, no checkpoints. Needs PyTorch
+and batch size on the same batches of the whole training split (no validation part; dlcore's
+DataLoader feeds both), each framework and NumPy's BLAS on the same threads. Only training
+steps are timed: no evaluation, no checkpoints. Needs PyTorch
 (``pip install torch==2.13.0``); without it the script says so and exits 0.
 
     python benchmarks/torch_lenet.py [--config FILE] [--epochs 1] [--threads 2]
@@ -15,16 +16,23 @@ from pathlib import Path
 
 from dlcore import kernels
 from dlcore.data import DataLoader
+from dlcore.kernels import bench
 from dlcore.train import components, load, parse, run
 
 DEFAULT_CONFIG = Path(__file__).parents[1] / "examples" / "fashion_mnist" / "lenet.toml"
 
 
-def dlcore_seconds_per_epoch(experiment, epochs: int, threads: int) -> float:
+def whole_train_split(experiment, epochs: int):
+    """The experiment trained for ``epochs`` on the whole training split, evaluated at the end."""
     sections = experiment.sections()
-    sections["train"] = {**sections["train"], "epochs": epochs, "eval_every": epochs}
+    sections["data"] = {**sections["data"], "val_fraction": 0.0}
+    sections["train"] = {**sections["train"], "epochs": epochs, "eval_every": f"{epochs} epochs"}
+    return parse(sections, name=experiment.name)
+
+
+def dlcore_seconds_per_epoch(experiment, epochs: int, threads: int) -> float:
     with tempfile.TemporaryDirectory() as run_dir:
-        summary = run(parse(sections, name=experiment.name), run_dir=run_dir, threads=threads)
+        summary = run(experiment, run_dir=run_dir, threads=threads)
     return summary["train_seconds"] / epochs
 
 
@@ -39,16 +47,17 @@ def torch_lenet(torch, hparams: dict):
         nn.Linear(84, hparams["num_classes"]))
 
 
-def torch_seconds_per_epoch(torch, experiment, epochs: int, threads: int) -> float:
-    torch.set_num_threads(threads)
+def torch_seconds_per_epoch(torch, experiment, epochs: int) -> float:
     torch.manual_seed(experiment.train["seed"])
+    dataset = components.build_dataset(experiment, "train")
+    experiment = components.resolve_data(experiment, dataset.metadata)
     model = torch_lenet(torch, experiment.model)
-    options = experiment.options("optim")
+    (role,) = experiment.roles
+    options = experiment.options("optim", role)
     optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-    optimizer = optimizers[experiment.optim["name"]](model.parameters(), **{
+    optimizer = optimizers[experiment.optim[role]["name"]](model.parameters(), **{
         k: v for k, v in options.items() if k in ("lr", "momentum", "weight_decay", "betas")})
-    loader = DataLoader(components.build_dataset(experiment, "train"),
-                        experiment.data["batch_size"], shuffle=True,
+    loader = DataLoader(dataset, experiment.data["batch_size"], shuffle=True,
                         seed=experiment.train["seed"])
     loss_fn = torch.nn.CrossEntropyLoss()
     started = time.perf_counter()
@@ -73,10 +82,12 @@ def main() -> None:
     except ImportError:
         print("PyTorch is not installed (pip install torch==2.13.0): nothing to compare")
         return
-    experiment = load(args.config)
-    ours = dlcore_seconds_per_epoch(experiment, args.epochs, args.threads)
-    theirs = torch_seconds_per_epoch(torch, experiment, args.epochs, args.threads)
+    experiment = whole_train_split(load(args.config), args.epochs)
+    with bench.same_threads(args.threads, torch) as blas:
+        ours = dlcore_seconds_per_epoch(experiment, args.epochs, args.threads)
+        theirs = torch_seconds_per_epoch(torch, experiment, args.epochs)
     result = {"config": str(args.config), "threads": args.threads, "epochs": args.epochs,
+              "numpy_blas": blas,
               "cpu_path": kernels.cpu_path(), "dlcore_s_per_epoch": ours,
               "torch_s_per_epoch": theirs, "torch_version": torch.__version__,
               "torch_over_dlcore": theirs / ours}

@@ -7,7 +7,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from dlcore import bench as B
+from dlcore.kernels import bench as B
 
 
 def _parse_threads(value):
@@ -75,8 +75,10 @@ def bench(only, threads, quick, budget, json_path):
     torch_present = any(r["backend"] == "torch" for r in records)
     terminal = sys.stdout.isatty()
     console = Console() if terminal else Console(width=200, no_color=True, highlight=False)
-    table = Table(title="dl bench (FMA peak: " + ", ".join(
-        f"{t} thread(s) {_fmt(p, '.0f')} GFLOP/s" for t, p in peaks.items()) + ")",
+    blas = {r["threads"]: r["blas"] for r in records}
+    table = Table(title="dl bench, the same threads on every side; FMA peak " + ", ".join(
+        f"{_fmt(p, '.0f')} GFLOP/s on {t}" for t, p in peaks.items())
+        + "; NumPy's BLAS: " + ", ".join(dict.fromkeys(blas.values())),
         box=box.SIMPLE_HEAVY if terminal else box.ASCII2)
     for col in ["kernel", "shape", "thr", "ours ms", "numpy ms"] + (
             ["torch ms"] if torch_present else []) + ["GFLOP/s", "% peak", "vs numpy"] + (

@@ -13,21 +13,14 @@ OPTIONAL = ("torch", "matplotlib", "ray")
 
 
 def collect() -> dict:
-    """The facts `dl info` shows, as plain data (also used by run summaries and benchmarks)."""
+    """The facts `dl info` shows, as plain data."""
     from dlcore.data import data_dir
 
-    c = kernels._c
     facts = {
         "version": dlcore.__version__,
         "python": platform.python_version(),
         "numpy": __import__("numpy").__version__,
-        "backend": kernels.get_backend(),
-        "compiler": c.compiler() if c else "not built",
-        "openmp": bool(c and c.openmp()),
-        "cpu_features": c.cpu_features() if c else [],
-        "cpu_best": c.cpu_best() if c else "none",
-        "cpu_path": kernels.cpu_path(),
-        "threads": kernels.get_num_threads(),
+        **kernels.build_info(),
         "data_dir": str(data_dir()),
         "optional": {name: importlib.util.find_spec(name) is not None for name in OPTIONAL},
     }

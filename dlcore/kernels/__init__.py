@@ -107,12 +107,29 @@ class use_backend:
 _FLOAT64 = np.dtype(np.float64)
 
 
+def _float64(args) -> bool:
+    """The C kernels are float32 only: float64 calls (gradient checks) run on the reference."""
+    return bool(args) and getattr(args[0], "dtype", None) is _FLOAT64
+
+
+def _axpby_off_c(args) -> bool:
+    """Besides float64: C updates ``y`` in place only where it is C-contiguous and of x's dtype,
+    so a transposed or float64 parameter given to a float32 gradient runs on the reference."""
+    if _float64(args) or len(args) < 2 or not isinstance(args[1], np.ndarray):
+        return _float64(args)
+    y = args[1]
+    return not y.flags.c_contiguous or y.dtype != getattr(args[0], "dtype", None)
+
+
+_OFF_C = {"axpby": _axpby_off_c}
+
+
 def _dispatcher(name):
     reference_kernel = getattr(reference, name)
+    off_c = _OFF_C.get(name, _float64)
 
     def call(*args, **kwargs):
-        # The C kernels are float32 only; float64 (gradient checks) runs on the reference.
-        if args and getattr(args[0], "dtype", None) is _FLOAT64:
+        if off_c(args):
             return reference_kernel(*args, **kwargs)
         return getattr(_backend, name)(*args, **kwargs)
     call.__name__ = call.__qualname__ = name
@@ -140,6 +157,27 @@ def get_num_threads() -> int:
 def cpu_path() -> str:
     """SIMD path of the C kernels: ``generic``, ``avx2`` or ``avx512`` (``none`` if unbuilt)."""
     return _c.cpu_path() if _c is not None else "none"
+
+
+def build_info() -> dict:
+    """How the kernels were built and what they run on (what `dl info` and run summaries
+    report): backend, compiler, OpenMP, the CPU's features, the best and the chosen SIMD
+    path, and the thread count."""
+    return {
+        "backend": get_backend(),
+        "compiler": _c.compiler() if _c is not None else "not built",
+        "openmp": bool(_c is not None and _c.openmp()),
+        "cpu_features": list(_c.cpu_features()) if _c is not None else [],
+        "cpu_best": _c.cpu_best() if _c is not None else "none",
+        "cpu_path": cpu_path(),
+        "threads": get_num_threads(),
+    }
+
+
+def peak_gflops(seconds: float = 0.2) -> float | None:
+    """One thread's measured FMA peak on the chosen SIMD path (None when the C kernels are not
+    built): the yardstick for "% of peak" in benchmarks."""
+    return _c.peak_gflops(seconds=seconds) if _c is not None else None
 
 
 if _c is not None and os.environ.get("DL_NUM_THREADS"):

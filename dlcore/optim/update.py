@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import axpby
 
 STEP = "step"  # the only state entry that is a count; every other entry is an array like θ
 
@@ -63,7 +63,7 @@ def apply_update(rule: UpdateRule, param: np.ndarray, grad: np.ndarray, state: d
     work = np.empty_like(param) if rule.square_decay is not None else None
     direction = g
     if rule.beta1 is not None:
-        direction = _axpby(g, _state_array(state, "exp_avg", param), 1.0 - rule.beta1, rule.beta1)
+        direction = axpby(g, _state_array(state, "exp_avg", param), 1.0 - rule.beta1, rule.beta1)
         if rule.bias_correction:
             step_size /= 1.0 - rule.beta1**step
     if rule.unit_correction:
@@ -72,7 +72,7 @@ def apply_update(rule: UpdateRule, param: np.ndarray, grad: np.ndarray, state: d
         direction = np.divide(direction, _root_mean_square(rule, state, g, step, work), out=work)
     if rule.momentum:
         direction = _momentum(rule, state, direction)
-    _axpby(direction, param, -step_size, 1.0)
+    axpby(direction, param, -step_size, 1.0)
 
 
 def _state_array(state: dict, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -82,18 +82,10 @@ def _state_array(state: dict, name: str, like: np.ndarray, fill: float = 0.0) ->
     return state[name]
 
 
-def _axpby(x: np.ndarray, y: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """``y ← alpha·x + beta·y`` in place; on the reference when y's layout or dtype is one the C
-    kernel refuses (a parameter replaced by a transposed or float64 array)."""
-    if y.flags.c_contiguous and x.dtype == y.dtype:
-        return kernels.axpby(x, y, alpha, beta)
-    return kernels.reference.axpby(x, y, alpha, beta)
-
-
 def _square_average(rule: UpdateRule, state: dict, g: np.ndarray, work: np.ndarray) -> np.ndarray:
     """The second moment ``s ← a·s + b·g²``."""
     square_avg = _state_array(state, "square_avg", g, rule.square_init)
-    return _axpby(np.multiply(g, g, out=work), square_avg, rule.square_weight, rule.square_decay)
+    return axpby(np.multiply(g, g, out=work), square_avg, rule.square_weight, rule.square_decay)
 
 
 def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int,
@@ -104,8 +96,8 @@ def _root_mean_square(rule: UpdateRule, state: dict, g: np.ndarray, step: int,
         peak = _state_array(state, "max_square_avg", g)
         square_avg = np.maximum(peak, square_avg, out=peak)
     if rule.centered:
-        grad_avg = _axpby(g, _state_array(state, "grad_avg", g), 1.0 - rule.square_decay,
-                          rule.square_decay)
+        grad_avg = axpby(g, _state_array(state, "grad_avg", g), 1.0 - rule.square_decay,
+                         rule.square_decay)
         np.subtract(square_avg, np.multiply(grad_avg, grad_avg, out=work), out=work)
         np.sqrt(work, out=work)
     else:
@@ -125,7 +117,7 @@ def _unit_corrected(rule: UpdateRule, state: dict, g: np.ndarray, work: np.ndarr
     np.sqrt(delta, out=delta)
     delta /= work
     delta *= g
-    _axpby(np.multiply(delta, delta, out=work), acc_delta, rule.square_weight, rule.square_decay)
+    axpby(np.multiply(delta, delta, out=work), acc_delta, rule.square_weight, rule.square_decay)
     return delta
 
 
@@ -135,5 +127,5 @@ def _momentum(rule: UpdateRule, state: dict, direction: np.ndarray) -> np.ndarra
     if buffer is None:
         buffer = state["momentum_buffer"] = direction.copy()
     else:
-        _axpby(direction, buffer, 1.0 - rule.dampening, rule.momentum)
+        axpby(direction, buffer, 1.0 - rule.dampening, rule.momentum)
     return direction + rule.momentum * buffer if rule.nesterov else buffer

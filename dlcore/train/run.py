@@ -348,8 +348,6 @@ def _summary(experiment: Experiment, trainer: Trainer, evaluation: Evaluation, r
         "train_seconds": trainer.train_seconds,
         "samples_per_s": trainer.samples / trainer.train_seconds if trainer.train_seconds else 0.0,
         "seed": experiment.train["seed"],
-        "backend": kernels.get_backend(),
-        "cpu_path": kernels.cpu_path(),
-        "threads": kernels.get_num_threads(),
+        **kernels.build_info(),
         "version": dlcore.__version__,
     }

@@ -33,8 +33,10 @@ def test_bench_writes_records_and_a_plain_table(tmp_path):
     records = json.loads(out.read_text())["records"]
     assert {r["backend"] for r in records} >= {"c", "numpy"}
     for r in records:
-        assert set(r) == {"kernel", "shape", "backend", "threads", "median_s", "gflops"}
+        assert set(r) == {"kernel", "shape", "backend", "threads", "blas", "median_s", "gflops"}
         assert r["median_s"] > 0 and r["threads"] == 1
+        assert all(blas.endswith(" 1") for blas in r["blas"].split(", ")), r["blas"]
+    assert "NumPy's BLAS: openblas 1" in " ".join(result.output.split())
 
 
 def test_bench_rejects_bad_options():

@@ -25,6 +25,22 @@ def test_use_backend_switches_and_restores():
     assert kernels.get_backend() == "c"
 
 
+@pytest.mark.parametrize("y_of", [lambda y: np.ascontiguousarray(y.T).T,
+                                  lambda y: y.astype(np.float64)],
+                         ids=["transposed", "float64"])
+def test_the_dispatcher_sends_what_c_cannot_take_to_the_reference(y_of):
+    """An optimizer's in-place update of a transposed or float64 parameter by a float32 step
+    still works through `kernels.axpby`: the dispatcher, not the caller, picks the backend."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    y = y_of(rng.standard_normal((3, 4)).astype(np.float32))
+    expected = 2.0 * x + 0.5 * y
+    assert kernels.axpby(x, y, 2.0, 0.5) is y
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="C-contiguous"):          # what C alone would say
+        _c.axpby(x, np.zeros((4, 3), np.float32).T)
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="unknown kernel backend 'cuda'"):
         kernels.use_backend("cuda")

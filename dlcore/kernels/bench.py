@@ -1,25 +1,25 @@
 """Kernel benchmarks: our C kernels vs the NumPy reference vs PyTorch, side by side in one run.
 
 Each case builds its inputs once, then every backend runs the same operation (for conv and
-pooling: forward + backward, the work a training step does) until a time budget is spent;
-we report the median. PyTorch runs through its ATen kernels directly (no autograd tape), so
-the comparison is kernel against kernel.
+pooling: forward + backward, the work a training step does), the backends taking turns in
+rounds, and we report each one's median. PyTorch runs through its ATen kernels directly (no
+autograd tape), so the comparison is kernel against kernel. The timing loop
+(:func:`interleaved_medians`) and the thread setting (:func:`same_threads`) are also what the
+scripts in ``benchmarks/`` time whole training steps with.
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from . import kernels
+import dlcore.kernels as kernels
 
-try:  # optional: lets NumPy's BLAS use the same thread count as ours
-    from threadpoolctl import threadpool_limits
-except ImportError:
-    threadpool_limits = None
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 @dataclass
@@ -32,15 +32,23 @@ class Case:
     torch: Callable[..., Callable[[], object]] | None = None   # inputs -> zero-arg runner
 
 
-def _gemm_case(m, k, n, label=None):
-    return Case(
-        "gemm", label or f"{m}x{k} · {k}x{n}", 2.0 * m * n * k,
-        lambda rng: (rng.standard_normal((m, k), np.float32),
-                     rng.standard_normal((k, n), np.float32)),
-        lambda a, b: kernels.gemm(a, b),
-        lambda torch, a, b: (lambda ta=torch.from_numpy(a), tb=torch.from_numpy(b):
-                             lambda: torch.mm(ta, tb))(),
-    )
+def gemm_case(m, k, n, label=None, trans_a=False, trans_b=False) -> Case:
+    """``op(a) · op(b)`` of shape (m, k) · (k, n) into a preallocated output; ``trans_*`` store
+    the operand transposed, as a Linear layer's backward does."""
+    def make(rng):
+        a = rng.standard_normal((k, m) if trans_a else (m, k), np.float32)
+        b = rng.standard_normal((n, k) if trans_b else (k, n), np.float32)
+        return a, b, np.empty((m, n), np.float32)
+
+    def torch_runner(torch, a, b, c):
+        ta, tb, tc = (torch.from_numpy(v) for v in (a, b, c))
+        ta, tb = (ta.T if trans_a else ta), (tb.T if trans_b else tb)
+        return lambda: torch.mm(ta, tb, out=tc)
+
+    op = ("T" if trans_a else "N") + ("T" if trans_b else "N")
+    return Case("gemm", label or f"{m}x{k} · {k}x{n} {op}", 2.0 * m * n * k, make,
+                lambda a, b, c: kernels.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b),
+                torch_runner)
 
 
 def _conv_case(label, n, c, h, oc, k, pad):
@@ -134,9 +142,9 @@ def _xent_case(n, c):
 def default_cases(quick: bool = False) -> list[Case]:
     sizes = (64, 128, 256, 512) if quick else (64, 128, 256, 512, 1024, 2048)
     return [
-        *(_gemm_case(s, s, s) for s in sizes),
-        _gemm_case(64, 784, 256, "MLP 64x784 · 784x256"),
-        _gemm_case(256, 256, 10, "MLP 256x256 · 256x10"),
+        *(gemm_case(s, s, s) for s in sizes),
+        gemm_case(64, 784, 256, "MLP 64x784 · 784x256"),
+        gemm_case(256, 256, 10, "MLP 256x256 · 256x10"),
         _conv_case("LeNet 64x1x28x28 1→6 5x5 p2", 64, 1, 28, 6, 5, 2),
         _conv_case("LeNet 64x6x14x14 6→16 5x5", 64, 6, 14, 16, 5, 0),
         _conv_case("ResNet 32x64x32x32 3x3 p1", 32, 64, 32, 64, 3, 1),
@@ -146,24 +154,35 @@ def default_cases(quick: bool = False) -> list[Case]:
     ]
 
 
-# Idle threads of the backend timed before keep spinning for a while (OpenBLAS's for ~0.1 s):
-# on a 2-core machine they would take a core from the next backend's second thread (a 256³
-# product took 8x longer). Each backend is timed only after they have gone to sleep.
+# Idle threads of the side timed before keep spinning for a while (OpenBLAS's for ~0.1 s): on
+# a 2-core machine they would take a core from the next side's second thread (a 256³ product
+# took 8x longer). Each side's turn starts only after they have gone to sleep.
 SETTLE_SECONDS = 0.2
 
 
-def median_time(fn: Callable[[], object], budget: float, min_reps: int = 3,
-                max_reps: int = 200) -> float:
-    """Median wall time of fn() over repetitions filling `budget` seconds (after a warm-up)."""
-    fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < max_reps and (len(times) < min_reps or
-                                     time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
+def interleaved_medians(runners: dict[str, Callable[[], object]], budget: float,
+                        rounds: int = 3, min_calls: int = 3,
+                        max_calls: int = 300) -> dict[str, float]:
+    """Median wall seconds per call of each runner.
+
+    After one warm-up call each, the runners take turns for ``rounds`` rounds, each turn
+    filling ``budget / rounds`` seconds (and at least ``min_calls / rounds`` calls), so a load
+    change on a shared machine hits every side alike."""
+    for fn in runners.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    per_turn, calls_per_turn = budget / rounds, -(-min_calls // rounds)
+    for _ in range(rounds):
+        for name, fn in runners.items():
+            time.sleep(SETTLE_SECONDS)
+            samples, start = times[name], time.perf_counter()
+            for call in range(-(-max_calls // rounds)):
+                if call >= calls_per_turn and time.perf_counter() - start >= per_turn:
+                    break
+                t0 = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - t0)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def _torch():
@@ -174,16 +193,31 @@ def _torch():
     return torch
 
 
-def run(cases: list[Case], threads: int, budget: float = 0.5, seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Time every case on every backend with `threads` threads; one record per measurement."""
-    torch = _torch()
+@contextlib.contextmanager
+def same_threads(threads: int, torch=None) -> Iterator[str]:
+    """Run our kernels, PyTorch (when given) and NumPy's BLAS (through threadpoolctl, which
+    reaches a BLAS already loaded) on ``threads`` threads each; yields which BLAS NumPy uses
+    and its thread count, for the report."""
     kernels.set_num_threads(threads)
     if torch is not None:
         torch.set_num_threads(threads)
-    limit = threadpool_limits(threads) if threadpool_limits else None
+    with threadpool_limits(threads, user_api="blas"):
+        yield blas_threads()
+
+
+def blas_threads() -> str:
+    """The BLAS libraries loaded in this process and their thread counts, e.g. "openblas 2"."""
+    return ", ".join(f"{m['internal_api']} {m['num_threads']}" for m in threadpool_info()
+                     if m["user_api"] == "blas") or "no BLAS loaded"
+
+
+def run(cases: list[Case], threads: int, budget: float = 0.5, seed: int = 0,
+        progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Time every case on every backend with `threads` threads each; one record per
+    measurement, naming NumPy's BLAS and its thread count."""
+    torch = _torch()
     records = []
-    try:
+    with same_threads(threads, torch) as blas:
         for case in cases:
             if progress:
                 progress(f"{case.kernel} {case.shape}")
@@ -196,21 +230,16 @@ def run(cases: list[Case], threads: int, budget: float = 0.5, seed: int = 0,
                 runners[backend] = runner
             if torch is not None and case.torch is not None:
                 runners["torch"] = case.torch(torch, *inputs)
-            for backend, fn in runners.items():
-                time.sleep(SETTLE_SECONDS)
-                median = median_time(fn, budget)
+            for backend, median in interleaved_medians(runners, budget).items():
                 records.append({
                     "kernel": case.kernel, "shape": case.shape, "backend": backend,
-                    "threads": threads, "median_s": median,
+                    "threads": threads, "blas": blas, "median_s": median,
                     "gflops": case.flops / median * 1e-9 if case.flops else None,
                 })
-    finally:
-        if limit is not None:
-            limit.unregister()
     return records
 
 
 def peak_gflops(threads: int) -> float | None:
     """The machine's FMA peak for `threads` threads: one thread measured, times `threads`."""
-    c = kernels._c
-    return c.peak_gflops(seconds=0.3) * threads if c is not None else None
+    one = kernels.peak_gflops(seconds=0.3)
+    return one * threads if one is not None else None
