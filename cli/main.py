@@ -2,6 +2,7 @@
 import click
 
 import dlcore
+from dlcore import kernels
 
 from .bench import bench
 from .data import data
@@ -15,6 +16,10 @@ from .train import evaluate, train
 @click.version_option(dlcore.__version__, prog_name="dl")
 def cli():
     """dlcore's experiment runner: train, evaluate, predict, export, benchmark."""
+    try:
+        kernels.check_environment()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 for command in (train, evaluate, predict, export, bench, data, models, info):

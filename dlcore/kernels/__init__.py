@@ -45,6 +45,8 @@ import warnings
 
 import numpy as np
 
+from dlcore import checks
+
 from . import reference
 
 KERNELS = (
@@ -129,6 +131,8 @@ def _dispatcher(name):
     off_c = _OFF_C.get(name, _float64)
 
     def call(*args, **kwargs):
+        if _ENV_ERROR is not None:
+            raise ValueError(_ENV_ERROR)
         if off_c(args):
             return reference_kernel(*args, **kwargs)
         return getattr(_backend, name)(*args, **kwargs)
@@ -143,20 +147,48 @@ for _name in KERNELS:
 
 def set_num_threads(n: int) -> None:
     """Threads used by the C kernels (results do not depend on it)."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
+    n = checks.positive_int(None, "number of threads", n)
     if _c is not None:
         _c.set_num_threads(n)
 
 
 def get_num_threads() -> int:
+    check_environment()
     return _c.get_num_threads() if _c is not None else 1
 
 
 def cpu_path() -> str:
     """SIMD path of the C kernels: ``generic``, ``avx2`` or ``avx512`` (``none`` if unbuilt)."""
+    check_environment()
     return _c.cpu_path() if _c is not None else "none"
+
+
+CPU_PATHS = ("generic", "avx2", "avx512")
+
+
+def _apply_environment() -> str | None:
+    """Apply ``DL_NUM_THREADS`` and ``DL_CPU``; the message for the first bad value, if any
+    (then that value is not applied)."""
+    threads, cpu = os.environ.get("DL_NUM_THREADS", "").strip(), os.environ.get("DL_CPU", "")
+    try:
+        if threads:
+            n = int(threads) if threads.lstrip("-").isdigit() else threads
+            set_num_threads(checks.positive_int(None, "DL_NUM_THREADS", n))
+        if cpu.strip():
+            path = checks.one_of(None, "DL_CPU", cpu.strip(), CPU_PATHS)
+            if _c is not None:
+                _c.set_cpu_path(path)
+    except ValueError as exc:
+        return f"{exc} (fix or unset the environment variable)"
+    return None
+
+
+def check_environment() -> None:
+    """Raise the ValueError for a bad ``DL_NUM_THREADS`` / ``DL_CPU`` (read at import): every
+    kernel call, thread or path query raises it until the variable is fixed, so a bad value
+    is never silently ignored; `dl` checks it at start-up."""
+    if _ENV_ERROR is not None:
+        raise ValueError(_ENV_ERROR)
 
 
 def build_info() -> dict:
@@ -180,5 +212,5 @@ def peak_gflops(seconds: float = 0.2) -> float | None:
     return _c.peak_gflops(seconds=seconds) if _c is not None else None
 
 
-if _c is not None and os.environ.get("DL_NUM_THREADS"):
-    set_num_threads(int(os.environ["DL_NUM_THREADS"]))
+_ENV_ERROR: str | None = None
+_ENV_ERROR = _apply_environment()

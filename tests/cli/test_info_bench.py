@@ -1,5 +1,8 @@
 """`dl --version`, `dl info` and `dl bench` from the command line."""
 import json
+import os
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -51,3 +54,15 @@ def test_models_lists_the_zoo_with_options():
     assert result.exit_code == 0, result.output
     for name in ("lenet", "mlp", "softmax_regression", "linear_regression"):
         assert name in result.output
+
+
+def test_a_bad_environment_variable_is_one_line_from_every_command_but_help():
+    env = {**os.environ, "DL_NUM_THREADS": "0"}
+    dl = [sys.executable, "-c", "from dlcore.cli.main import main; main()"]
+    help_ = subprocess.run([*dl, "--help"], capture_output=True, text=True, env=env)
+    assert help_.returncode == 0 and "Usage: dl" in help_.stdout
+    info = subprocess.run([*dl, "info"], capture_output=True, text=True, env=env)
+    assert info.returncode == 1 and info.stdout == ""
+    assert info.stderr.strip().splitlines() == [
+        "Error: DL_NUM_THREADS must be a positive int, got 0 (fix or unset the environment "
+        "variable)"]

@@ -63,8 +63,9 @@ def test_thread_count_is_settable_and_validated():
     try:
         dlcore.set_num_threads(1)
         assert dlcore.get_num_threads() == 1
-        with pytest.raises(ValueError, match=">= 1"):
-            dlcore.set_num_threads(0)
+        for bad in (0, -2, 1.5, "2"):
+            with pytest.raises(ValueError, match="number of threads must be a positive int"):
+                dlcore.set_num_threads(bad)
     finally:
         dlcore.set_num_threads(before)
 
@@ -78,6 +79,21 @@ def _run(code, **env):
 def test_environment_variables_choose_threads_and_cpu_path():
     code = "from dlcore import kernels; print(kernels.get_num_threads(), kernels.cpu_path())"
     assert _run(code, DL_NUM_THREADS="3", DL_CPU="generic") == "3 generic"
+
+
+@pytest.mark.parametrize("env, message", [
+    (dict(DL_NUM_THREADS="0"), "DL_NUM_THREADS must be a positive int, got 0"),
+    (dict(DL_NUM_THREADS="two"), "DL_NUM_THREADS must be a positive int, got 'two'"),
+    (dict(DL_CPU="avx9"), "DL_CPU must be one of 'generic', 'avx2', 'avx512', got 'avx9'"),
+])
+def test_a_bad_environment_variable_is_an_error_at_first_use_not_ignored(env, message):
+    """Importing still works (so `dl --help` does); the first kernel call or query raises."""
+    code = ("import numpy as np\nfrom dlcore import kernels\n"
+            "for call in (kernels.get_num_threads, kernels.cpu_path,\n"
+            "             lambda: kernels.relu_forward(np.ones(3, np.float32))):\n"
+            "    try:\n        call()\n    except ValueError as e:\n        print(e)\n")
+    lines = _run(code, **env).splitlines()
+    assert len(lines) == 3 and all(line.startswith(message) for line in lines), lines
 
 
 def test_forcing_a_cpu_path_is_clamped_to_what_the_cpu_has():
