@@ -43,6 +43,8 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
         experiment = training.load(config, overrides)
     except training.ConfigError as error:
         raise click.ClickException(str(error)) from None
+    for note in experiment.notes:
+        click.echo(f"note: {note}", err=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if out or resume:
         run_dir = Path(out or training.run_dir_of(resume))

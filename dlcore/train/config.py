@@ -123,6 +123,9 @@ class Experiment:
     schedule: dict[str, dict]
     train: dict
     name: str = "experiment"
+    #: what loading changed beyond the overrides themselves (a schedule's horizon that follows
+    #: an overridden ``train.epochs``), for the caller to show
+    notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -187,7 +190,48 @@ def load(path: str | Path, overrides: Iterable[str] = ()) -> Experiment:
         raise ConfigError(f"cannot read config file {str(path)!r}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    return parse(apply_overrides(raw, overrides), base_dir=path.parent.resolve(), name=path.stem)
+    changed = apply_overrides(raw, overrides)
+    notes = follow_epochs(raw, changed)
+    experiment = parse(changed, base_dir=path.parent.resolve(), name=path.stem)
+    return dataclasses.replace(experiment, notes=notes)
+
+
+#: schedule name → the option that is its horizon in epochs (with ``interval = "epoch"``; for
+#: onecycle, always)
+HORIZONS = {"cosine": "T_max", "linear": "total_iters", "onecycle": "epochs"}
+
+
+def follow_epochs(before: Mapping, after: dict) -> tuple[str, ...]:
+    """When ``after`` (``before`` with overrides) changes ``train.epochs`` and a schedule's
+    horizon equalled the old epoch count without being overridden itself, set it to the new
+    count in ``after``; one note per change. A cosine ``T_max = 10`` written for 10 epochs
+    would otherwise stop annealing half-way through ``--set train.epochs=20``."""
+    default = FIELDS["train"]["epochs"].default
+    old = before.get("train", {}).get("epochs", default)
+    new = after.get("train", {}).get("epochs", default)
+    if old == new or not isinstance(new, int):
+        return ()
+    notes = []
+    for role, table, original in _schedule_tables(after.get("schedule"), before.get("schedule")):
+        key = HORIZONS.get(table.get("name"))
+        per_epoch = table.get("name") == "onecycle" or table.get("interval", "epoch") == "epoch"
+        if key and per_epoch and original.get(key) == old and table.get(key) == old:
+            table[key] = new
+            notes.append(f"schedule{'.' + role if role else ''}.{key} follows train.epochs: "
+                         f"{old} -> {new}")
+    return tuple(notes)
+
+
+def _schedule_tables(after, before):
+    """(role or None, table in ``after``, the same table in ``before``) of every schedule."""
+    if not isinstance(after, dict):
+        return
+    before = before if isinstance(before, Mapping) else {}
+    yield None, after, before
+    for role, table in after.items():
+        if isinstance(table, dict):
+            original = before.get(role)
+            yield role, table, original if isinstance(original, Mapping) else {}
 
 
 def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:

@@ -259,3 +259,40 @@ def test_options_the_data_determines_stay_unset_until_the_data_is_known():
                                           r"has num_classes = 2; remove model\.num_classes"):
         components.resolve_data(parse(spirals(model={"num_classes": 3})),
                                 {"input_shape": [2], "num_classes": 2})
+
+
+SCHEDULED = """
+[model]
+name = "mlp"
+[data]
+name = "two-spirals"
+[optim]
+name = "sgd"
+lr = 0.1
+[schedule]
+name = "{name}"
+interval = "{interval}"
+{horizon}
+[train]
+epochs = 10
+"""
+
+
+@pytest.mark.parametrize("name, horizon, interval, set_too, expected, note", [
+    ("cosine", "T_max = 10", "epoch", (), 25, "schedule.T_max follows train.epochs: 10 -> 25"),
+    ("linear", "total_iters = 10", "epoch", (), 25,
+     "schedule.total_iters follows train.epochs: 10 -> 25"),
+    ("cosine", "T_max = 7", "epoch", (), 7, None),             # not tied to the epochs
+    ("cosine", "T_max = 10", "step", (), 10, None),            # steps, not epochs
+    ("cosine", "T_max = 10", "epoch", ("schedule.T_max=12",), 12, None),   # the user says
+])
+def test_a_schedule_horizon_tied_to_the_epochs_follows_an_epochs_override(
+        tmp_path, name, horizon, interval, set_too, expected, note):
+    path = tmp_path / "sched.toml"
+    path.write_text(SCHEDULED.format(name=name, horizon=horizon, interval=interval))
+    experiment = load(path, ["train.epochs=25", *set_too])
+    key = horizon.split()[0]
+    assert experiment.schedule["model"][key] == expected
+    assert experiment.notes == ((note,) if note else ())
+    assert load(path).notes == ()
+    assert experiment == load(path, ["train.epochs=25", f"schedule.{key}={expected}"])
