@@ -1,9 +1,9 @@
 """dlcore: a CPU deep-learning framework with its own C kernels and a PyTorch-shaped API."""
 # tensor first: it attaches the ops in dlcore.ops as Tensor methods, and they import it
 from .tensor import (  # isort: skip
-    Tensor, arange, enable_grad, eye, float32, float64, full, full_like, int64, is_grad_enabled,
-    linspace, manual_seed, no_grad, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, tensor, zeros, zeros_like,
+    Tensor, arange, device, enable_grad, eye, float32, float64, from_numpy, full, full_like,
+    int64, is_grad_enabled, linspace, manual_seed, no_grad, ones, ones_like, rand, rand_like,
+    randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from . import random
 from .kernels import get_num_threads, set_num_threads

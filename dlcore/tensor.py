@@ -72,6 +72,63 @@ def _as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
     return array
 
 
+class device:
+    """The one device dlcore computes on, the CPU: there so that PyTorch-style code moving
+    tensors and modules with ``.to(device)`` runs unchanged; any other device is a clear
+    error rather than a silent no-op."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, spec="cpu"):
+        name = spec.type if isinstance(spec, device) else spec
+        if not isinstance(name, str) or name.split(":")[0] != "cpu":
+            raise ValueError(f"dlcore computes on the CPU only; device {spec!r} is not "
+                             "available (use 'cpu')")
+        self.type = "cpu"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
+CPU = device()
+_Device = device  # for functions whose `device` argument hides the class
+
+
+def to_arguments(args: tuple, kwargs: dict, owner: str):
+    """The dtype (or None) that PyTorch-style ``.to(...)`` arguments ask for: ``to(dtype)``,
+    ``to(device)``, ``to(tensor)`` (its dtype), ``to(device, dtype)``, ``dtype=``/``device=``
+    keywords; a device other than the CPU is a ValueError."""
+    unknown = set(kwargs) - {"dtype", "device", "non_blocking", "copy"}
+    if unknown or len(args) > 2:
+        raise TypeError(f"{owner}.to() takes a dtype, a device or a tensor (and dtype=, "
+                        f"device=), got {args!r} {kwargs!r}")
+    dtype = kwargs.get("dtype")
+    if kwargs.get("device") is not None:
+        device(kwargs["device"])
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, device):
+            pass
+        elif isinstance(arg, str):
+            try:
+                dtype = np.dtype(arg)
+            except TypeError:
+                device(arg)
+        else:
+            dtype = np.dtype(arg)
+    return None if dtype is None else np.dtype(dtype)
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for :meth:`backward`.
 
@@ -205,6 +262,14 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         return self.data
 
+    @property
+    def device(self) -> device:
+        return CPU
+
+    def cpu(self) -> Tensor:
+        """Itself: every tensor lives on the CPU."""
+        return self
+
     def __array__(self, dtype=None, copy=None):
         return np.array(self.data, dtype=dtype, copy=copy)
 
@@ -323,6 +388,25 @@ Tensor.T = property(lambda self: shape.permute(self, *range(self.ndim - 1, -1, -
 
 
 # --- factories ------------------------------------------------------------------------------
+
+def _on_cpu(factory):
+    """Let ``factory`` take PyTorch's ``device=`` keyword: the CPU, or a clear error."""
+    @functools.wraps(factory)
+    def make(*args, device=None, **kwargs):
+        if device is not None:
+            _Device(device)
+        return factory(*args, **kwargs)
+    return make
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory and keeping its dtype (float64 stays float64), like
+    ``torch.from_numpy``: writes to either show in both."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array, dtype=array.dtype)
+
+
+@_on_cpu
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """A new tensor holding a copy of ``data``: floats become float32 (unless ``dtype``), Python
     ints int64, bools bool."""
@@ -350,42 +434,50 @@ def _float_dtype(dtype) -> np.dtype:
     return dtype
 
 
+@_on_cpu
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros(_shape(size), dtype or float32), requires_grad)
 
 
+@_on_cpu
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones(_shape(size), dtype or float32), requires_grad)
 
 
+@_on_cpu
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """Filled with ``fill_value``; the dtype follows it (float → float32, int → int64)."""
     return _leaf(np.full(_shape((size,)), fill_value, dtype=dtype or _as_array(fill_value).dtype),
                   requires_grad)
 
 
+@_on_cpu
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from :func:`dlcore.random.generator`."""
     data = _random.generator().standard_normal(_shape(size), dtype=_float_dtype(dtype))
     return _leaf(data, requires_grad)
 
 
+@_on_cpu
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from :func:`dlcore.random.generator`."""
     data = _random.generator().random(_shape(size), dtype=_float_dtype(dtype))
     return _leaf(data, requires_grad)
 
 
+@_on_cpu
 def randint(low: int, high: int, size) -> Tensor:
     """int64 samples uniform in [low, high)."""
     return _leaf(_random.generator().integers(low, high, _shape((size,)), dtype=np.int64))
 
 
+@_on_cpu
 def randperm(n: int) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
     return _leaf(_random.generator().permutation(n))
 
 
+@_on_cpu
 def arange(start, end=None, step=1, dtype=None) -> Tensor:
     """``[start, end)`` by ``step``; int64 when all three are ints, else float32."""
     if end is None:
@@ -396,30 +488,37 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
     return _leaf(np.arange(start, end, step, dtype=dtype))
 
 
+@_on_cpu
 def linspace(start: float, end: float, steps: int, dtype=None) -> Tensor:
     return _leaf(np.linspace(start, end, steps, dtype=dtype or float32))
 
 
+@_on_cpu
 def eye(n: int, m: int | None = None, dtype=None) -> Tensor:
     return _leaf(np.eye(n, m, dtype=dtype or float32))
 
 
+@_on_cpu
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 

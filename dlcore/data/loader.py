@@ -42,6 +42,7 @@ class DataLoader:
         self.transform = transform
         self.epoch = 0
         self.position = 0  # batches of `epoch` already yielded
+        self._resuming = False  # load_state_dict was called: the next iter() continues there
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -59,7 +60,13 @@ class DataLoader:
         return self._generator(epoch, _ORDER_STREAM).permutation(n)
 
     def __iter__(self):
-        """The remaining batches of the current epoch; afterwards the next epoch begins."""
+        """One epoch's batches, as PyTorch's loader gives them: every ``iter()`` starts a new
+        epoch (a pass abandoned half-way counts as one), except the first after
+        :meth:`load_state_dict`, which serves the rest of the saved epoch."""
+        if self._resuming:
+            self._resuming = False
+        elif self.position > 0:
+            self.epoch, self.position = self.epoch + 1, 0
         if self.position >= len(self):
             self.epoch, self.position = self.epoch + 1, 0
         order = self.order(self.epoch)
@@ -91,3 +98,4 @@ class DataLoader:
                              f"{len(self)} batches of an epoch")
         self.epoch, self.position, self.seed = (int(state[k]) for k in ("epoch", "position",
                                                                          "seed"))
+        self._resuming = True

@@ -87,11 +87,19 @@ def dataset_entry(name: str) -> DatasetEntry:
     return DATASETS[name]
 
 
-def get_dataset(name: str, split: str = "train", **options) -> Dataset:
-    """Build dataset ``name`` for ``split`` with its builder's ``options``.
+def get_dataset(name: str, split: str | None = None, *, train: bool | None = None,
+                **options) -> Dataset:
+    """Build dataset ``name`` for ``split`` (default ``"train"``) with its builder's
+    ``options``; torchvision's ``train=True`` / ``train=False`` means split "train" / "test".
 
     Raises DatasetNotFoundError (saying to run ``dl data fetch NAME``) when its files are absent.
     """
+    if train is not None:
+        if not isinstance(train, bool) or split is not None:
+            raise ValueError(f"get_dataset takes split='train'/'test' or train=True/False, "
+                             f"not both; got split={split!r}, train={train!r}")
+        split = "train" if train else "test"
+    split = "train" if split is None else split
     entry = dataset_entry(name)
     unknown = sorted(set(options) - set(entry.options()))
     if unknown:

@@ -26,6 +26,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        self._require_tensor(x)
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlcore.nn.parameter import Parameter
-from dlcore.tensor import Tensor
+from dlcore.tensor import Tensor, to_arguments
 
 
 class IncompatibleKeys(NamedTuple):
@@ -149,11 +149,17 @@ class Module:
         name = type(self).__name__
         return f"{name} '{self._path}'" if self._path else name
 
+    def _require_tensor(self, x) -> None:
+        if not isinstance(x, Tensor):
+            hint = (" (wrap NumPy arrays such as DataLoader batches with dlcore.from_numpy(x) "
+                    "or dlcore.tensor(x))" if isinstance(x, np.ndarray) else "")
+            raise TypeError(f"{self._describe()} expects a Tensor input, got "
+                            f"{type(x).__name__}{hint}")
+
     def _check_input(self, x, dtype=None) -> None:
         """Refuse a non-Tensor or a non-floating input, and, when ``dtype`` is given (the
         parameters' dtype), an input of another dtype."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self._describe()} expects a Tensor input, got {type(x).__name__}")
+        self._require_tensor(x)
         if dtype is not None and x.dtype != dtype:
             raise TypeError(f"{self._describe()} expects a {dtype} input (the dtype of its "
                             f"parameters), got {x.dtype}")
@@ -250,10 +256,13 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype) -> Module:
-        """Cast floating parameters, their gradients and floating buffers to ``dtype`` in place
-        (same Parameter objects, so an optimizer built before keeps working)."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, **kwargs) -> Module:
+        """Cast floating parameters, their gradients and floating buffers to a dtype in place
+        (same Parameter objects, so an optimizer built before keeps working); takes what
+        ``Tensor.to`` takes, and ``to("cpu")`` changes nothing."""
+        dtype = to_arguments(args, kwargs, "Module")
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"Module.to expects a floating dtype, got {dtype}")
         for tensor in (*self.parameters(), *self.buffers()):
@@ -261,6 +270,10 @@ class Module:
                 tensor.data = tensor.data.astype(dtype)
                 if tensor.grad is not None:
                     tensor.grad = tensor.grad.astype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        """Itself: every module lives on the CPU."""
         return self
 
     # --- state_dict -------------------------------------------------------------------------

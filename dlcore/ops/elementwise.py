@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, operand, unbroadcast
+from ..tensor import Tensor, operand, to_arguments, unbroadcast
 
 
 def add(a: Tensor, b) -> Tensor:
@@ -182,10 +182,11 @@ def clone(a: Tensor) -> Tensor:
     return Tensor._make(a.data.copy(), (a,), lambda g: (g,))
 
 
-def to(a: Tensor, dtype) -> Tensor:
-    """Cast; differentiable between floating dtypes, a cut in the graph otherwise."""
-    dtype = np.dtype(dtype)
-    if dtype == a.dtype:
+def to(a: Tensor, *args, **kwargs) -> Tensor:
+    """Cast (``to(dtype)``, ``to(other)``; ``to("cpu")`` is the tensor itself); differentiable
+    between floating dtypes, a cut in the graph otherwise."""
+    dtype = to_arguments(args, kwargs, "Tensor")
+    if dtype is None or dtype == a.dtype:
         return a
     data = a.data.astype(dtype)
     if dtype.kind != "f":

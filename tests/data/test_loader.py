@@ -55,6 +55,22 @@ def test_same_seed_same_shuffle_each_epoch_a_new_one():
     assert labels_of(DataLoader(numbered(50), 8, shuffle=True, seed=4)) != epochs[0]
 
 
+def test_every_iter_is_a_whole_new_epoch_even_after_an_abandoned_one():
+    """PyTorch's habit: `for x, y in loader` after a `break` starts over (a new shuffle);
+    only the first pass after load_state_dict continues the saved epoch."""
+    loader, reference = (DataLoader(numbered(20), 4, shuffle=True, seed=5) for _ in range(2))
+    epochs = [labels_of(reference) for _ in range(3)]
+    for _ in iter(loader):
+        break                                               # epoch 0 abandoned after a batch
+    assert labels_of(loader) == epochs[1] and len(epochs[1]) == 5
+    batches = iter(loader)
+    next(batches)
+    state = loader.state_dict()
+    resumed = DataLoader(numbered(20), 4, shuffle=True, seed=5)
+    resumed.load_state_dict(state)
+    assert labels_of(resumed) == epochs[2][1:]
+
+
 def test_unseeded_loader_takes_its_seed_from_the_global_generator():
     from dlcore import random as dl_random
     dl_random.manual_seed(7)
