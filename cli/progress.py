@@ -1,9 +1,11 @@
 """Showing a run's records to a person: a Rich progress bar on a terminal, plain lines in logs.
 
 Both displays are ``report`` callbacks for :func:`dlcore.train.run` (the library only emits
-records). The bar shows epoch, step, the task's metrics, samples/s and the epoch's ETA, and
-leaves one line per log record and evaluation; the plain display prints those lines (and one
-every ``log_every`` steps).
+records). Both first show the run's context (directory, model and its size, data sizes,
+kernel path and threads). The bar shows epoch, step, the task's metrics, samples/s and the
+ETA of the epoch and of the whole run, and leaves one line per log record and evaluation
+(the bar itself vanishes at the end); the plain display prints those lines (and one every
+``log_every`` steps). Lines fit 80 columns.
 """
 from __future__ import annotations
 
@@ -29,6 +31,26 @@ def describe(record: dict, epochs: int | None) -> str:
         line += (f"  {lrs}  {record['samples_per_s']:,.0f} samples/s  "
                  f"{record['seconds']:.1f}s")
     return line
+
+
+def context_lines(run: dict) -> list[str]:
+    """What a "run" record says before the first step, in lines of at most 80 columns (but
+    for a path longer than that: cutting it would lose what it is there to tell)."""
+    sizes = ", ".join(f"{split} {size:,}" for split, size in run["sizes"].items())
+    resumed = run["resumed_at_step"]
+    lines = [f"run {run['run_dir']}", f"  config {run['config']}",
+             f"model {run['model']}, {run['parameters']:,} parameters; data {run['dataset']}",
+             f"  {sizes}",
+             f"{run['epochs']} epochs x {run['steps_per_epoch']:,} steps; kernels "
+             f"{run['cpu_path']}, {run['threads']} thread{'s' * (run['threads'] != 1)}"
+             + (f"; resuming after step {resumed:,}" if resumed is not None else "")]
+    return lines
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 #: How each metric a task reports is shown; others appear as ``name 0.1234``.
@@ -64,6 +86,9 @@ class PlainProgress:
         kind = record["kind"]
         if kind == "start":
             self.epochs = record["epochs"]
+        elif kind == "run":
+            for line in context_lines(record):
+                self._print(line)
         elif kind == "fetch":
             if record["description"] != self.fetching:
                 self.fetching = record["description"]
@@ -87,11 +112,15 @@ class BarProgress:
                                    TimeRemainingColumn)
 
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
             TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(),
-            console=Console(file=stream), transient=False)
+            TextColumn("{task.fields[run_eta]}"),
+            console=Console(file=stream), transient=True)
         self.task = None
         self.epochs: int | None = None
+        self.total_steps: int | None = None
+        self.run_from: tuple[float, int] | None = None  # (time, global step) at the first step
+        self._run_eta_text = ""
         self.epoch: int | None = None  # the epoch the bar shows
         self.rate_from: tuple[float, int] | None = None  # (time, samples) at the epoch's start
 
@@ -99,6 +128,10 @@ class BarProgress:
         kind = record["kind"]
         if kind == "start":
             self.epochs = record["epochs"]
+        elif kind == "run":
+            self.total_steps = record["epochs"] * record["steps_per_epoch"]
+            for line in context_lines(record):
+                self.progress.console.print(line, highlight=False)
         elif kind == "fetch":
             total = record["total"]
             self.progress.update(self.task or self._add(record["description"], total),
@@ -114,12 +147,25 @@ class BarProgress:
             elapsed = time.perf_counter() - since
             rate = f"  {(record['samples'] - samples) / elapsed:,.0f} samples/s" if elapsed else ""
             self.progress.update(self.task, completed=record["step_in_epoch"],
-                                 metrics=metrics_text(record) + rate)
+                                 metrics=metrics_text(record) + rate,
+                                 run_eta=self._run_eta(record["step"]))
         elif kind in ("train", "eval", "test"):
             self.progress.console.print(describe(record, self.epochs))
 
+    def _run_eta(self, step: int) -> str:
+        """``run 1:23`` left at this process's pace so far (blank until it can tell)."""
+        now = time.perf_counter()
+        if self.run_from is None:
+            self.run_from = (now, step)
+        since, first = self.run_from
+        if not self.total_steps or step <= first:
+            return ""
+        left = (self.total_steps - step) * (now - since) / (step - first)
+        self._run_eta_text = f"run {_clock(left)}"
+        return self._run_eta_text
+
     def _add(self, description: str, total) -> int:
-        self.task = self.progress.add_task(description, total=total, metrics="")
+        self.task = self.progress.add_task(description, total=total, metrics="", run_eta="")
         return self.task
 
     def _new_epoch(self, epoch: int, steps: int, done: int) -> None:
@@ -128,7 +174,7 @@ class BarProgress:
         if self.task is None:
             self._add(description, steps)
         self.progress.reset(self.task, total=steps, completed=done, description=description,
-                            metrics="")
+                            metrics="", run_eta=self._run_eta_text)
         self.rate_from = None
 
     def start(self) -> None:

@@ -82,12 +82,13 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
         return
     best, test = summary["best"] or {}, summary["test"]
     epochs = summary["epochs"]
-    tested = f"; {test['split']} {progress.metrics_text(test)}" if test else ""
     click.echo(f"{summary['status']} after {epochs} epoch{'s' * (epochs != 1)} "
                f"({summary['steps']:,} steps) in {summary['wall_seconds']:.1f}s "
-               f"({summary['samples_per_s']:,.0f} samples/s){tested}; best "
-               f"{best.get('split', 'eval')} {progress.metrics_text(best)} (step "
-               f"{best.get('step')}); run directory: {run_dir}")
+               f"({summary['samples_per_s']:,.0f} samples/s)")
+    if test:
+        click.echo(f"{test['split']}: {progress.metrics_text(test)}")
+    click.echo(f"best {best.get('split', 'eval')}: {progress.metrics_text(best)} (step "
+               f"{best.get('step')})\nrun directory: {run_dir}")
 
 
 @click.command("eval")

@@ -254,6 +254,16 @@ def _run(experiment: Experiment, *, run_dir: Path,
     checkpoint.atomic_write(run_dir / "config.toml",
                             lambda file: file.write(experiment.to_toml().encode()))
     log.rewrite(trainer.history)
+    report({"kind": "run", "run_dir": str(run_dir), "config": str(run_dir / "config.toml"),
+            "name": experiment.name, "model": experiment.model["name"],
+            "parameters": sum(p.data.size for p in model.parameters()),
+            "dataset": experiment.data["name"], "sizes": {
+                "train": len(train_set), **({"validation": len(val_set)} if val_set else {}),
+                test_split: len(test_set)},
+            "epochs": train["epochs"], "steps_per_epoch": len(loader),
+            "resumed_at_step": trainer.global_step if saved is not None else None,
+            **{key: value for key, value in kernels.build_info().items()
+               if key in ("cpu_path", "threads")}})
 
     with deferred_stop() as received:
         trainer.should_stop = lambda: received() is not None

@@ -63,3 +63,32 @@ def test_none_prints_nothing_and_unknown_modes_are_refused():
     with pytest.raises(ValueError, match="progress mode must be one of auto, bar, plain, none"):
         with progress.display("fancy"):
             pass
+
+
+RUN = {"kind": "run", "run_dir": "runs/x", "config": "runs/x/config.toml", "name": "x",
+       "model": "lenet", "parameters": 61706, "dataset": "fashion-mnist",
+       "sizes": {"train": 54000, "validation": 6000, "test": 10000}, "epochs": 2,
+       "steps_per_epoch": 4, "resumed_at_step": None, "cpu_path": "avx2", "threads": 2}
+
+
+@pytest.mark.parametrize("mode", ["plain", "bar"])
+def test_both_displays_show_the_run_context_before_the_first_step(mode):
+    stream = io.StringIO()
+    with progress.display(mode, stream=stream) as report:
+        feed(report, [START, RUN, *STEPS, TRAIN])
+    assert stream.getvalue().splitlines()[:5] == [
+        "run runs/x", "  config runs/x/config.toml",
+        "model lenet, 61,706 parameters; data fashion-mnist",
+        "  train 54,000, validation 6,000, test 10,000",
+        "2 epochs x 4 steps; kernels avx2, 2 threads"]
+    resumed = progress.context_lines({**RUN, "threads": 1, "resumed_at_step": 1234})
+    assert resumed[-1].endswith("1 thread; resuming after step 1,234")
+
+
+def test_the_bar_estimates_the_whole_run_from_its_pace(monkeypatch):
+    clock = iter([100.0, 110.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    bar = progress.BarProgress(io.StringIO())
+    bar(RUN)                        # 2 epochs x 4 steps
+    assert bar._run_eta(1) == ""    # the first step sets the pace's origin
+    assert bar._run_eta(3) == "run 0:25"   # 2 steps in 10 s, 5 steps left

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from dlcore import kernels
 from dlcore.cli.train import evaluate, train
 from dlcore.train import checkpoint
 
@@ -55,11 +56,20 @@ def test_plain_progress_prints_one_line_per_epoch_and_every_n_steps(tmp_path, co
     result = invoke(train, config, "--out", tmp_path / "run", "--log-every", "20",
                     "--set", "train.epochs=1")
     assert result.exit_code == 0
-    lines = result.stderr.splitlines()
+    context, lines = result.stderr.splitlines()[:5], result.stderr.splitlines()[5:]
     # 10 % of the 2000 samples are held out for validation: 36 steps of 50.
+    assert context == [
+        f"run {tmp_path / 'run'}", f"  config {tmp_path / 'run' / 'config.toml'}",
+        "model mlp, 1,218 parameters; data two-spirals",
+        "  train 1,800, validation 200, test 2,000",
+        f"1 epochs x 36 steps; kernels {kernels.cpu_path()}, {kernels.get_num_threads()} "
+        f"thread{'s' * (kernels.get_num_threads() != 1)}"]
     assert [line.split()[2] for line in lines] == ["step", "train", "val", "test"]
     assert lines[0].startswith("epoch 1/1") and "step 20/36" in lines[0]
-    assert "completed after 1 epoch (36 steps)" in result.stdout and "; test loss" in result.stdout
+    assert all(len(line) <= 80 for line in result.output.splitlines() if str(tmp_path)
+               not in line), result.output
+    assert "completed after 1 epoch (36 steps)" in result.stdout
+    assert "\ntest: loss" in result.stdout and "\nbest validation: loss" in result.stdout
 
 
 def test_default_run_directory_is_under_runs_named_after_the_config(tmp_path, config,
@@ -130,7 +140,11 @@ def train_for_long(config, run_dir):
     command = [sys.executable, "-c", "from dlcore.cli.train import train; train()",
                str(config), "--out", str(run_dir), "--set", "train.epochs=1000",
                "--progress", "plain"]
-    return subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    context = [process.stderr.readline() for _ in range(5)]  # before the first step
+    assert context[0].startswith("run ") and " parameters; data " in context[2], context
+    return process
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -177,7 +191,8 @@ def test_the_gaussian_gan_example_trains_from_dl_train_and_logs_both_losses(tmp_
                 "--set", "train.epochs=2", "--set", "optim.generator.lr=0.004"],
         catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    lines = [line for line in result.stderr.splitlines() if " train " in line]
+    lines = [line for line in result.stderr.splitlines()
+             if line.startswith("epoch") and " train " in line]
     assert len(lines) == 2 and "loss_D" in lines[0] and "loss_G" in lines[0]
     assert "lr_generator 0.004" in lines[0] and "lr_discriminator 0.05" in lines[0]
     assert "FD " in result.stderr and "completed after 2 epochs" in result.stdout

@@ -112,7 +112,7 @@ def test_per_step_schedule_and_report_records(tmp_path, experiment):
     run(experiment(schedule={"name": "exponential", "gamma": 0.99, "interval": "step"},
                    train={"epochs": 1}), run_dir=tmp_path, report=records.append)
     kinds = [r["kind"] for r in records]
-    assert kinds[0] == "start" and kinds.count("step") == 40 and kinds[-2:] == ["train", "eval"]
+    assert kinds[:2] == ["run", "start"] and kinds.count("step") == 40 and kinds[-2:] == ["train", "eval"]
     assert records[-2]["lr"] == pytest.approx(0.01 * 0.99**40)
 
 
