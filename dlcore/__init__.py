@@ -12,5 +12,16 @@ from .ops.linalg import matmul
 from .ops.reduce import logsumexp
 from .ops.shape import cat, chunk, split, stack
 
+from .serialization import load, save
+
 __version__ = "0.1.0"
 from . import nn, optim  # noqa: E402 (they build on everything above)
+
+
+def load_run(run, which: str = "best"):
+    """``(model, config)`` of a trained run directory (its best checkpoint, else its last;
+    ``which="last"`` for the last) or of a checkpoint file: the model rebuilt from the run's
+    config, its weights loaded, in eval mode; the config as a validated Experiment."""
+    from .train.predict import load_run as load_trained  # the training layer sits above
+    loaded = load_trained(run, which)
+    return loaded.model, loaded.experiment

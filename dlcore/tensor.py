@@ -498,29 +498,18 @@ def eye(n: int, m: int | None = None, dtype=None) -> Tensor:
     return _leaf(np.eye(n, m, dtype=dtype or float32))
 
 
-@_on_cpu
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def _like(factory):
+    """``factory_like(t, ...)``: ``factory`` shaped like ``t``, of its dtype unless ``dtype``."""
+    @_on_cpu
+    def like(t: Tensor, *args, dtype=None, requires_grad: bool = False) -> Tensor:
+        return factory(t.shape, *args, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    like.__name__ = like.__qualname__ = f"{factory.__name__}_like"
+    like.__doc__ = f"``{factory.__name__}`` shaped like ``t`` (and of its dtype unless ``dtype``)."
+    return like
 
 
-@_on_cpu
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
-
-
-@_on_cpu
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
-
-
-@_on_cpu
-def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
-
-
-@_on_cpu
-def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+zeros_like, ones_like, full_like, randn_like, rand_like = map(_like, (zeros, ones, full, randn,
+                                                                    rand))
 
 
 def manual_seed(seed: int) -> None:

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from dlcore import serialization
 from dlcore.train import CheckpointError
 from dlcore.train import checkpoint
 
@@ -42,7 +43,7 @@ def test_the_file_is_a_plain_npz_that_loads_without_pickle(tmp_path):
     with np.load(path, allow_pickle=False) as archive:
         assert "model/fc.weight" in archive.files
         meta = json.loads(archive["meta.json"].tobytes())
-    assert meta["format"] == checkpoint.FORMAT and meta["version"] == checkpoint.VERSION
+    assert meta["format"] == serialization.FORMAT and meta["version"] == serialization.VERSION
 
 
 def test_objects_that_would_need_pickle_are_refused(tmp_path):
@@ -110,7 +111,7 @@ def test_foreign_files_are_refused(tmp_path, write, message):
 def test_other_formats_and_versions_are_refused(tmp_path):
     path = tmp_path / "c.npz"
     for meta, message in [({"format": "other"}, "not a dlcore checkpoint"),
-                          ({"format": checkpoint.FORMAT, "version": 99},
+                          ({"format": serialization.FORMAT, "version": 99},
                            "format version 99; this dlcore reads versions 1 to 2")]:
         np.savez(path, **{"meta.json": np.frombuffer(json.dumps(meta).encode(), np.uint8)})
         with pytest.raises(CheckpointError, match=message):
@@ -158,7 +159,7 @@ def test_a_version_1_checkpoint_is_upgraded_and_resumes(tmp_path, experiment, mo
         run(config, run_dir=tmp_path / "old", report=stop_at(40))  # epoch 1's last step
     last = checkpoint_path(tmp_path / "old", "last")
     old = _as_version_1(checkpoint.load(last))
-    monkeypatch.setattr(checkpoint, "VERSION", 1)
+    monkeypatch.setattr(serialization, "VERSION", 1)
     checkpoint.save(last, old)
     monkeypatch.undo()
     upgraded = checkpoint.load(last)

@@ -10,6 +10,7 @@ import pytest
 
 from dlcore.train import (ConfigChanged, NonFiniteLoss, RunInterrupted, checkpoint_path,
                           evaluate_run, parse, run)
+from dlcore import serialization
 from dlcore.train import checkpoint
 
 from .conftest import interrupt_and_resume, read_metrics, stop_at
@@ -200,14 +201,14 @@ def test_a_full_disk_while_saving_is_one_clear_error(tmp_path, experiment, monke
 
     from dlcore.train import CheckpointError
 
-    real = checkpoint.np.savez
+    real = serialization.np.savez
 
     def full(file, **arrays):  # the disk fills up once epoch 1's checkpoints are written
         if checkpoint_path(tmp_path, "last").exists():
             raise OSError(errno.ENOSPC, "No space left on device")
         real(file, **arrays)
 
-    monkeypatch.setattr(checkpoint.np, "savez", full)
+    monkeypatch.setattr(serialization.np, "savez", full)
     with pytest.raises(CheckpointError, match=r"cannot write .*(best|last)\.npz: No space "
                                               r"left on device; the previous version is kept"):
         run(experiment(train={"epochs": 3}), run_dir=tmp_path)
