@@ -64,9 +64,11 @@ extension = Extension(
 )
 
 setup(
-    # cli/ installs as dlcore.cli: no top-level `cli` module lands in site-packages.
-    packages=find_packages(include=["dlcore", "dlcore.*"]) + ["dlcore.cli"],
-    package_dir={"dlcore.cli": "cli"},
+    # cli/ installs as dlcore.cli and examples/ as dlcore.examples: no top-level `cli` or
+    # `examples` lands in site-packages.
+    packages=find_packages(include=["dlcore", "dlcore.*"]) + ["dlcore.cli", "dlcore.examples"],
+    package_dir={"dlcore.cli": "cli", "dlcore.examples": "examples"},
+    package_data={"dlcore.examples": ["*/*.toml"]},
     ext_modules=cythonize([extension], language_level=3,
                           compiler_directives={"boundscheck": False, "wraparound": False}),
     cmdclass={"build_ext": BuildExt},

@@ -1,5 +1,4 @@
 """`dl bench`: our kernels vs the NumPy reference vs PyTorch, one table, one run."""
-import json
 import sys
 
 import click
@@ -8,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from dlcore.kernels import bench as B
+
+from . import options
 
 
 def _parse_threads(value):
@@ -48,14 +49,19 @@ def _fmt(v, spec):
 @click.option("--quick", is_flag=True, help="Smaller GEMMs and a shorter time budget per case.")
 @click.option("--budget", type=float, default=None,
               help="Seconds of repetitions per case and backend (default 0.5, quick 0.15).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="Also write the records (kernel, shape, backend, threads, median_s, gflops).")
-def bench(only, threads, quick, budget, json_path):
-    """Time the C kernels against the NumPy reference (and PyTorch when installed).
+@options.as_json
+def bench(only, threads, quick, budget, as_json):
+    """Time the C kernels against the NumPy reference (and PyTorch when installed), every
+    side on the same threads.
 
-    ONLY filters the cases by kernel name (e.g. `dl bench gemm conv2d`). Speed-ups are
-    "x faster than": other backend's median / ours. For a fair NumPy comparison, run with
-    OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`).
+    ONLY filters the cases by kernel name; kernels: gemm, conv2d, max_pool2d, avg_pool2d,
+    softmax_xent. Speed-ups are "x faster than": the other side's median / ours. --json
+    prints the records (kernel, shape, backend, threads, blas, median_s, gflops). Examples:
+
+    \b
+      dl bench --threads 1,2
+      dl bench gemm conv2d --quick
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dl bench --json > bench.json
     """
     counts = _parse_threads(threads)
     cases = [c for c in B.default_cases(quick) if not only or any(o in c.kernel for o in only)]
@@ -69,9 +75,9 @@ def bench(only, threads, quick, budget, json_path):
         with err.status(f"benchmarking on {t} thread(s)") as status:
             records += B.run(cases, t, budget,
                              progress=lambda s: status.update(f"[{t} thread(s)] {s}"))
-    if json_path:
-        with open(json_path, "w") as f:
-            json.dump({"peak_gflops": peaks, "records": records}, f, indent=1)
+    if as_json:
+        options.echo_json({"peak_gflops": peaks, "records": records})
+        return
     torch_present = any(r["backend"] == "torch" for r in records)
     terminal = sys.stdout.isatty()
     console = Console() if terminal else Console(width=200, no_color=True, highlight=False)

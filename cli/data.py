@@ -6,6 +6,8 @@ from rich.table import Table
 
 from dlcore.data import DATASETS, FetchError, dataset_entry, fetch_dataset
 
+from . import options
+
 
 def _entry(name):
     try:
@@ -22,12 +24,31 @@ def _status(entry):
 
 @click.group()
 def data():
-    """Datasets: what is here, where, under which licence; fetch what is missing."""
+    """Datasets: what is here, where, under which licence; fetch what is missing.
+
+    \b
+      dl data list
+      dl data info fashion-mnist
+      dl data fetch fashion-mnist
+    """
 
 
 @data.command("list")
-def list_datasets():
-    """Every dataset with its status and licence."""
+@options.as_json
+def list_datasets(as_json):
+    """Every dataset with its status and licence.
+
+    \b
+      dl data list
+      dl data list --json
+    """
+    if as_json:
+        options.echo_json({entry.name: {
+            "status": "generated" if not entry.resources else
+            "missing" if entry.missing() else "present",
+            "description": entry.description, "licence": entry.licence,
+            "options": entry.options()} for entry in DATASETS.values()})
+        return
     table = Table(title="datasets")
     for column in ("name", "status", "description", "licence"):
         table.add_column(column)

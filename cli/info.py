@@ -9,6 +9,8 @@ from rich.table import Table
 import dlcore
 from dlcore import kernels
 
+from . import options
+
 OPTIONAL = ("torch", "matplotlib", "ray")
 
 
@@ -28,12 +30,12 @@ def collect() -> dict:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@options.as_json
 def info(as_json):
     """Version, build, CPU features, kernel path, threads, data directory, optional packages."""
     facts = collect()
     if as_json:
-        click.echo(__import__("json").dumps(facts, indent=2))
+        options.echo_json(facts)
         return
     table = Table(show_header=False, box=None)
     rows = [

@@ -6,6 +6,7 @@ from dlcore import kernels
 
 from .bench import bench
 from .data import data
+from .examples import examples
 from .info import info
 from .models import models
 from .predict import export, predict
@@ -22,7 +23,7 @@ def cli():
         raise click.ClickException(str(error)) from None
 
 
-for command in (train, evaluate, predict, export, bench, data, models, info):
+for command in (train, evaluate, predict, export, bench, data, models, examples, info):
     cli.add_command(command)
 
 

@@ -1,11 +1,11 @@
 """`dl predict` and `dl export`: use a trained run. No maths here."""
-import json
-
 import click
 
 from dlcore.train import CheckpointError, ConfigError
 from dlcore.train import export as exporting
 from dlcore.train import predict as predicting
+
+from . import options
 
 
 @click.command()
@@ -15,15 +15,17 @@ from dlcore.train import predict as predicting
               help="How many classes (or next tokens) to show per input.")
 @click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
               show_default=True, help="Which of the run's checkpoints to use.")
-@click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
-def predict(run, inputs, top_k, which, as_json):
+@options.threads
+@options.as_json
+def predict(run, inputs, top_k, which, threads, as_json):
     """Predict with the model of RUN (a run directory or checkpoint file) on INPUTS.
 
     INPUTS are .npy arrays (one sample, or a batch), image files (need Pillow) or, for a
     language model, text prompts. Examples:
 
+    \b
       dl predict runs/lenet-20261206-101500 shirt.png boot.png --top-k 3
-
+      dl predict runs/lenet-20261206-101500 batch.npy --json
       dl predict runs/char_lstm-20261206-101500 "in the beginning"
     """
     try:
@@ -33,8 +35,7 @@ def predict(run, inputs, top_k, which, as_json):
     except (ConfigError, CheckpointError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
-        click.echo(json.dumps([{"input": name, **result}
-                               for name, result in zip(names, results)], indent=2))
+        options.echo_json([{"input": name, **result} for name, result in zip(names, results)])
         return
     for name, result in zip(names, results):
         if "top" in result:
@@ -55,7 +56,9 @@ def predict(run, inputs, top_k, which, as_json):
               show_default=True)
 def export(run, fmt, out, which):
     """Write the model of RUN to a file other tools load (safetensors: PyTorch's names).
+    Example:
 
+    \b
       dl export runs/lenet-20261206-101500 --out lenet.safetensors
     """
     try:

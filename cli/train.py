@@ -1,6 +1,6 @@
 """`dl train` and `dl eval`: run an experiment config, evaluate a run. No maths here."""
-import json
 import shlex
+import textwrap
 import sys
 import time
 from pathlib import Path
@@ -9,10 +9,13 @@ import click
 
 from dlcore import data
 from dlcore import train as training
-from . import progress
+from . import options, progress
 
 
-@click.command()
+@click.command(epilog="\b\n" + "\n".join(textwrap.fill(text, 78, subsequent_indent="  ") for text in (
+    "Optimizers ([optim] name): " + ", ".join(training.components.OPTIMIZERS),
+    "Schedules ([schedule] name): none, " + ", ".join(training.components.SCHEDULES),
+    "Models: dl models; datasets: dl data list; example configs: dl examples")))
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override a config value (typed as TOML: 0.1, true, [1, 2], \"x\"); repeatable.")
@@ -24,17 +27,22 @@ from . import progress
               help="Replace the run already in --out (its config, metrics and checkpoints).")
 @click.option("--allow-config-change", is_flag=True,
               help="Resume even though CONFIG or --set changes the run's config.")
-@click.option("--threads", type=click.IntRange(min=1), help="Kernel threads.")
+@options.threads
 @click.option("--progress", "progress_mode", type=click.Choice(progress.MODES), default="auto",
               show_default=True, help="A bar needs a terminal; auto picks plain lines otherwise.")
 @click.option("--log-every", type=click.IntRange(min=0), default=0,
               help="Plain progress: also a line every N steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout.")
+@options.as_json
 def train(config, overrides, out, resume, overwrite, allow_config_change, threads, progress_mode,
           log_every, as_json):
     """Train the experiment CONFIG (a TOML file) into a run directory.
 
-    With --resume RUN_DIR, CONFIG defaults to the run's own config.toml.
+    With --resume RUN_DIR, CONFIG defaults to the run's own config.toml. Examples:
+
+    \b
+      dl train examples/fashion_mnist/lenet.toml
+      dl train examples/fashion_mnist/lenet.toml --set train.epochs=2 --out r1
+      dl train --resume r1 --set train.epochs=4 --allow-config-change
     """
     if config is None and resume is None:
         raise click.UsageError("give a CONFIG file, or --resume RUN_DIR")
@@ -78,7 +86,7 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
             data.FetchError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        options.echo_json(summary)
         return
     best, test = summary["best"] or {}, summary["test"]
     epochs = summary["epochs"]
@@ -95,19 +103,24 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
 @click.argument("target", type=click.Path(exists=True))
 @click.option("--data", "split", help="The split to evaluate: train, validation (the run's "
               "held-out part) or test [default: the config's test_split].")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
-def evaluate(target, split, as_json):
+@options.threads
+@options.as_json
+def evaluate(target, split, threads, as_json):
     """Evaluate a run (its best checkpoint, else its last) or a checkpoint file.
 
     Prints loss, accuracy or perplexity and, for classifiers, the confusion matrix; writes
-    them to eval.json in the run directory.
+    them to eval.json in the run directory. Examples:
+
+    \b
+      dl eval runs/lenet-20261206-101500
+      dl eval runs/lenet-20261206-101500/checkpoints/last.npz --data validation
     """
     try:
         result = training.evaluate_run(target, split)
     except (training.ConfigError, training.CheckpointError, data.DatasetNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        options.echo_json(result)
         return
     _print_eval(result)
 

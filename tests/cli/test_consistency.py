@@ -1,0 +1,79 @@
+"""The CLI speaks one language: --json prints JSON on stdout and nothing else there, --threads
+sets the kernel threads wherever a command computes, every command's help shows examples,
+and the example configs ship with the package (`dl examples`)."""
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dlcore import kernels
+from dlcore.cli.main import cli
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", [["models"], ["data", "list"], ["examples"], ["info"]])
+def test_json_is_the_whole_of_stdout(command):
+    result = invoke(*command, "--json")
+    assert result.exit_code == 0, result.output
+    assert isinstance(json.loads(result.stdout), dict)
+
+
+def test_models_and_datasets_as_json_say_what_the_tables_say():
+    models = json.loads(invoke("models", "--json").stdout)
+    assert models["lenet"]["task"] == "classification" and "activation" in models["lenet"]["options"]
+    datasets = json.loads(invoke("data", "list", "--json").stdout)
+    assert datasets["two-spirals"]["status"] == "generated"
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "predict", "export", "bench", "data",
+                                     "models", "examples"])
+def test_every_command_help_shows_how_to_call_it_in_80_columns(command):
+    help_text = invoke(command, "--help").output
+    assert f"dl {command} " in help_text or f"dl {command}\n" in help_text, help_text
+    assert all(len(line) <= 80 for line in help_text.splitlines()), help_text
+
+
+def test_train_help_lists_optimizers_and_schedules():
+    help_text = invoke("train", "--help").output
+    assert "adamw" in help_text and "onecycle" in help_text
+    assert all(len(line) <= 80 for line in help_text.splitlines()), help_text
+
+
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_commands_that_compute_take_threads(tmp_path, command):
+    run_dir = tmp_path / "run"
+    assert invoke("train", EXAMPLES / "synthetic" / "spirals.toml", "--out", run_dir,
+                  "--progress", "none", "--set", "train.epochs=1").exit_code == 0
+    before = kernels.get_num_threads()
+    try:
+        kernels.set_num_threads(2)
+        args = [run_dir] if command == "eval" else [run_dir, tmp_path / "x.npy"]
+        if command == "predict":
+            import numpy as np
+            np.save(tmp_path / "x.npy", np.zeros((1, 2), np.float32))
+        result = invoke(command, *args, "--threads", "1")
+        assert result.exit_code == 0, result.output
+        assert kernels.get_num_threads() == 1
+        assert invoke(command, *args, "--threads", "0").exit_code == 2
+    finally:
+        kernels.set_num_threads(before)
+
+
+def test_examples_list_and_copy_every_shipped_config(tmp_path):
+    listed = json.loads(invoke("examples", "--json").stdout)
+    assert set(listed) == {f"{p.parent.name}/{p.stem}" for p in EXAMPLES.glob("*/*.toml")}
+    assert ">= 90% test accuracy" in listed["fashion_mnist/lenet"]
+    result = invoke("examples", "synthetic/spirals", "--copy", tmp_path / "cfg")
+    copied = tmp_path / "cfg" / "synthetic" / "spirals.toml"
+    assert result.exit_code == 0 and copied.read_text() == \
+        (EXAMPLES / "synthetic" / "spirals.toml").read_text()
+    again = invoke("examples", "synthetic/spirals", "--copy", tmp_path / "cfg")
+    assert again.exit_code == 1 and "already exists; nothing copied" in again.output
+    unknown = invoke("examples", "nope")
+    assert unknown.exit_code == 2 and "no example nope" in unknown.output
