@@ -111,16 +111,24 @@ def holds_run(run_dir: Path) -> bool:
 def locked(run_dir: Path) -> Iterator[None]:
     """Hold ``run_dir``'s lock (an advisory ``flock`` on ``.lock``, released by the kernel
     even if the process dies) for the block; RunLocked naming the holder if taken."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / LOCK, "a+", encoding="utf-8") as file:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        file = open(run_dir / LOCK, "a+b", buffering=0)  # unbuffered: no write left to fail
+    except OSError as error:  # an unwritable folder, a full disk
+        raise checkpoint.CheckpointError(f"cannot write {run_dir / LOCK}: "
+                                         f"{error.strerror or error}") from None
+    with file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             file.seek(0)
-            raise RunLocked(run_dir, file.read().strip()) from None
-        file.truncate(0)
-        file.write(str(os.getpid()))
-        file.flush()
+            raise RunLocked(run_dir, file.read().decode(errors="replace").strip()) from None
+        try:
+            file.truncate(0)
+            file.write(str(os.getpid()).encode())
+        except OSError as error:
+            raise checkpoint.CheckpointError(f"cannot write {run_dir / LOCK}: "
+                                             f"{error.strerror or error}") from None
         try:
             yield
         finally:

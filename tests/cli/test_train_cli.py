@@ -215,3 +215,59 @@ def test_out_on_an_existing_run_is_refused_unless_overwrite(tmp_path, config, mo
                       ).exit_code == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
         "spirals-20261206-120000", "spirals-20261206-120000-2"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                              str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(ballast):
+    """Write ``ballast`` until the disk is full (unbuffered: nothing left to fail on close)."""
+    with open(ballast, "wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def test_a_really_full_disk_is_one_line_and_keeps_the_last_checkpoint(small_disk, config):
+    """No mock: the disk fills up during epoch 2 (a ballast file takes the rest of it), so the
+    next save meets ENOSPC from the kernel."""
+    run_dir = small_disk / "run"
+    ballast = small_disk / "ballast"
+
+    def fill_the_disk(record):
+        if record["kind"] == "step" and record["step"] == record["steps_per_epoch"] + 1:
+            fill(ballast)
+
+    from dlcore.train import run as run_training
+    from dlcore.train import CheckpointError, load
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        run_training(load(config, ["train.epochs=3"]), run_dir=run_dir, report=fill_the_disk)
+    assert checkpoint.load(run_dir / "checkpoints" / "last.npz")["trainer"]["epoch"] == 1
+    leftovers = [p.name for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    ballast.unlink()                                     # room again: the run resumes
+    resumed = invoke(train, "--resume", run_dir, "--json", "--progress", "none")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["epochs"] == 3
+
+
+def test_a_full_disk_from_dl_train_is_one_line(small_disk, config):
+    fill(small_disk / "ballast")                         # full before the run starts
+    result = invoke(train, config, "--out", small_disk / "run", "--progress", "none")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert "No space left on device" in result.stderr
