@@ -10,7 +10,7 @@ from .idx import parse_idx, read_idx
 from .images import MNIST, FashionMNIST
 from .loader import DataLoader
 from .registry import DATASETS, dataset_entry, fetch_dataset, get_dataset
-from .storage import DatasetNotFoundError, Resource, data_dir
+from .storage import DamagedDataError, DatasetNotFoundError, Resource, data_dir
 from .sword import osis_to_text, read_ztext
 from .synthetic import gaussian_2d, linear_regression, noisy_sine, two_spirals
 from .text import LanguageModelDataset, TranslationDataset, Vocab, chars, words
@@ -18,7 +18,7 @@ from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
 __all__ = [
     "ArrayDataset", "ChecksumError", "Compose", "DATASETS", "DataLoader", "Dataset",
-    "DatasetNotFoundError", "FashionMNIST", "FetchError", "LanguageModelDataset", "MNIST",
+    "DamagedDataError", "DatasetNotFoundError", "FashionMNIST", "FetchError", "LanguageModelDataset", "MNIST",
     "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resource", "Subset", "TranslationDataset", "Vocab",
     "aligned_pairs", "chars", "data_dir", "dataset_entry", "fetch", "fetch_dataset",
     "gaussian_2d", "get_dataset", "kjv_language_model", "kjv_rv1909_translation",

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .storage import Resource, require
+from .storage import DamagedDataError, Resource, require
 from .sword import osis_to_text, read_ztext
 from .text import TOKENIZERS, LanguageModelDataset, TranslationDataset, Vocab, pair_vocabs
 
@@ -55,7 +55,11 @@ def _verses_in(folder: str) -> tuple[str, ...]:
 
 def verses(resource: Resource, dataset: str) -> tuple[str, ...]:
     """Plain text of every entry of a module, '' where the versification has no text."""
-    return _verses_in(str(require(resource, dataset)))
+    folder = require(resource, dataset)
+    try:
+        return _verses_in(str(folder))
+    except ValueError as error:
+        raise DamagedDataError(dataset, folder, error) from None
 
 
 def aligned_pairs(dataset: str = "kjv-rv1909") -> list[tuple[str, str]]:

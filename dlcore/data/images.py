@@ -12,7 +12,7 @@ import numpy as np
 
 from .dataset import ArrayDataset, Transform
 from .idx import read_idx
-from .storage import Resource, require
+from .storage import DamagedDataError, Resource, require
 from .transforms import Normalize
 
 _FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -56,7 +56,10 @@ class IdxImages(ArrayDataset):
                              f"got {split!r}")
         folder = require(self.resource, self.resource.name, root)
         image_file, label_file = _FILES[split]
-        images, labels = read_idx(folder / image_file), read_idx(folder / label_file)
+        try:
+            images, labels = read_idx(folder / image_file), read_idx(folder / label_file)
+        except ValueError as error:
+            raise DamagedDataError(self.resource.name, folder, error) from None
         if images.ndim != 3 or labels.shape != images.shape[:1]:
             raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not "
                              f"form an (N, H, W) / (N,) pair")

@@ -75,6 +75,16 @@ def require(resource: Resource, dataset: str, root: str | os.PathLike | None = N
     return folder
 
 
+class DamagedDataError(ValueError):
+    """Cached dataset files that do not parse (truncated, overwritten): says how to re-fetch."""
+
+    def __init__(self, dataset: str, folder: Path, error: Exception):
+        fetched_here = data_dir() in folder.parents or folder.parent == data_dir()
+        fix = (f"remove {folder} and run `dl data fetch {dataset}` to fetch it again"
+               if fetched_here else f"restore or remove {folder}, then `dl data fetch {dataset}`")
+        super().__init__(f"the files of {dataset} look damaged ({error}); {fix}")
+
+
 def content_sha256(path: Path) -> str:
     """SHA-256 of a file's content, of the decompressed content for a ``.gz`` file."""
     digest = hashlib.sha256()

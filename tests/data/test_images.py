@@ -38,6 +38,17 @@ def test_mnist_files_placed_in_the_data_dir_are_found(tiny_mnist):
     assert 0.0 <= image.min() and image.max() <= 1.0
 
 
+def test_a_damaged_cached_file_says_how_to_fetch_it_again(tiny_mnist):
+    from dlcore.data import DamagedDataError
+    labels = tiny_mnist / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:10])             # a truncated download
+    with pytest.raises(DamagedDataError, match=r"the files of mnist look damaged \(.*"
+                       r"t10k-labels-idx1-ubyte.gz: corrupt or truncated gzip.*\); remove "
+                       r".*mnist and run `dl data fetch mnist` to fetch it again"):
+        MNIST("test")
+    assert len(MNIST("train")) == 6                          # the other split still reads
+
+
 def test_registry_normalises_by_default(tiny_mnist):
     x, _ = get_dataset("mnist", "train").get_batch(np.arange(6))
     raw, _ = get_dataset("mnist", "train", normalize=False).get_batch(np.arange(6))
