@@ -48,3 +48,16 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_grad_value_ expects clip_value > 0, got {clip_value!r}")
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
+
+
+def parameter_summary(model) -> list[dict]:
+    """One row per module that holds parameters of its own: ``name`` (its path in the model),
+    ``layer`` (its class), ``shapes`` ({parameter: shape}) and ``parameters`` (their count);
+    the rows sum to the model's parameter count. For ``dl models NAME --summary``."""
+    rows = []
+    for name, module in model.named_modules():
+        own = {key: tuple(p.shape) for key, p in module._parameters.items() if p is not None}
+        if own:
+            rows.append({"name": name, "layer": type(module).__name__, "shapes": own,
+                         "parameters": sum(int(np.prod(shape)) for shape in own.values())})
+    return rows

@@ -77,3 +77,17 @@ def test_examples_list_and_copy_every_shipped_config(tmp_path):
     assert again.exit_code == 1 and "already exists; nothing copied" in again.output
     unknown = invoke("examples", "nope")
     assert unknown.exit_code == 2 and "no example nope" in unknown.output
+
+
+def test_models_summary_lists_layers_and_the_parameter_count():
+    from dlcore.models import get_model
+    summary = json.loads(invoke("models", "lenet", "--summary", "--json").stdout)
+    assert summary["parameters"] == 61_706 == sum(p.numpy().size for p in
+                                                  get_model("lenet").parameters())
+    assert [row["layer"] for row in summary["layers"]] == ["Conv2d", "Conv2d", "Linear",
+                                                           "Linear", "Linear"]
+    assert summary["layers"][0]["shapes"] == {"weight": [6, 1, 5, 5], "bias": [6]}
+    table = invoke("models", "lenet", "--summary").output
+    assert "61,706" in table and "weight 6x1x5x5" in table
+    assert invoke("models", "--summary").exit_code == 2
+    assert invoke("models", "nope").exit_code == 2
