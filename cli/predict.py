@@ -55,11 +55,12 @@ def predict(run, inputs, top_k, which, threads, as_json):
 @click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
               show_default=True)
 def export(run, fmt, out, which):
-    """Write the model of RUN to a file other tools load (safetensors: PyTorch's names).
-    Example:
+    """Write the model of RUN to a file other tools load: safetensors (PyTorch's names) or
+    ONNX (the eval-mode graph of a layered model, for onnxruntime and the like). Examples:
 
     \b
       dl export runs/lenet-20261206-101500 --out lenet.safetensors
+      dl export runs/lenet-20261206-101500 --format onnx --out lenet.onnx
     """
     try:
         path = exporting.export(predicting.load_run(run, which), out, fmt)

@@ -1,4 +1,5 @@
-"""Writing a trained model for other tools: safetensors (PyTorch's names and layouts)."""
+"""Writing a trained model for other tools: safetensors (PyTorch's names and layouts) or ONNX
+(a graph that runtimes such as onnxruntime execute)."""
 from __future__ import annotations
 
 import json
@@ -10,17 +11,28 @@ import numpy as np
 from dlcore import checks
 
 from . import checkpoint
+from .onnx_export import to_onnx
 from .predict import LoadedRun
 
-FORMATS = ("safetensors",)
+FORMATS = ("safetensors", "onnx")
 
 
 def export(loaded: LoadedRun, path: str | os.PathLike, format: str = "safetensors") -> Path:
-    """Write ``loaded``'s weights to ``path`` (atomically). safetensors keeps each tensor's
+    """Write ``loaded``'s model to ``path`` (atomically). safetensors keeps each tensor's
     state-dict name, which is PyTorch's for the same model, plus the run's config and data
-    metadata as JSON strings in the header; it needs the ``safetensors`` package
-    (``pip install 'dlcore[export]'``)."""
+    metadata as JSON strings in the header; ONNX writes the eval-mode graph of a layered
+    model for inputs shaped like the run's data (:mod:`.onnx_export`). They need the
+    ``safetensors`` / ``onnx`` packages (``pip install 'dlcore[export]'``)."""
     checks.one_of("export", "format", format, FORMATS)
+    path = Path(path)
+    if format == "onnx":
+        shape = loaded.metadata.get("input_shape")
+        if not shape:
+            raise ValueError(f"ONNX export needs the input shape, which the run's data "
+                             f"({loaded.experiment.data['name']}) does not record")
+        blob = to_onnx(loaded.model, tuple(shape), name=loaded.experiment.model["name"])
+        checkpoint.atomic_write(path, lambda file: file.write(blob))
+        return path
     try:
         from safetensors.numpy import save
     except ImportError:
@@ -32,6 +44,5 @@ def export(loaded: LoadedRun, path: str | os.PathLike, format: str = "safetensor
               "config": json.dumps(loaded.experiment.sections()),
               "metadata": json.dumps(loaded.metadata)}
     blob = save(tensors, metadata=header)
-    path = Path(path)
     checkpoint.atomic_write(path, lambda file: file.write(blob))
     return path

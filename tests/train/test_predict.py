@@ -50,5 +50,5 @@ def test_export_writes_safetensors_pytorch_can_load(tmp_path, experiment):
     assert set(tensors) == set(state)
     for name, value in state.items():
         np.testing.assert_array_equal(tensors[name], value)
-    with pytest.raises(ValueError, match="export: format must be one of 'safetensors'"):
-        export(loaded, tmp_path / "m.onnx", "onnx")
+    with pytest.raises(ValueError, match="export: format must be one of 'safetensors', 'onnx'"):
+        export(loaded, tmp_path / "m.pt", "torchscript")
