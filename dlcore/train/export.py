@@ -30,7 +30,8 @@ def export(loaded: LoadedRun, path: str | os.PathLike, format: str = "safetensor
         if not shape:
             raise ValueError(f"ONNX export needs the input shape, which the run's data "
                              f"({loaded.experiment.data['name']}) does not record")
-        blob = to_onnx(loaded.model, tuple(shape), name=loaded.experiment.model["name"])
+        blob = to_onnx(loaded.model, tuple(shape), name=loaded.experiment.model["name"],
+                       properties=_header(loaded))
         checkpoint.atomic_write(path, lambda file: file.write(blob))
         return path
     try:
@@ -40,9 +41,14 @@ def export(loaded: LoadedRun, path: str | os.PathLike, format: str = "safetensor
                          "'dlcore[export]' (or pip install safetensors)") from None
     tensors = {name: np.ascontiguousarray(value)
                for name, value in loaded.model.state_dict().items()}
-    header = {"format": "dlcore", "model": loaded.experiment.model["name"],
-              "config": json.dumps(loaded.experiment.sections()),
-              "metadata": json.dumps(loaded.metadata)}
-    blob = save(tensors, metadata=header)
+    blob = save(tensors, metadata=_header(loaded))
     checkpoint.atomic_write(path, lambda file: file.write(blob))
     return path
+
+
+def _header(loaded: LoadedRun) -> dict[str, str]:
+    """What an exported file says of its run: the model, the config and the data metadata
+    (whose ``normalize`` entry tells how inputs were scaled), as JSON strings."""
+    return {"format": "dlcore", "model": loaded.experiment.model["name"],
+            "config": json.dumps(loaded.experiment.sections()),
+            "metadata": json.dumps(loaded.metadata)}

@@ -18,8 +18,11 @@ from dlcore.ops.conv import _padding as conv_sides
 OPSET = 17
 
 
-def to_onnx(model: nn.Module, input_shape: tuple[int, ...], name: str = "dlcore") -> bytes:
-    """The serialized ONNX model of ``model`` for inputs of shape ``(N, *input_shape)``."""
+def to_onnx(model: nn.Module, input_shape: tuple[int, ...], name: str = "dlcore",
+            properties: dict[str, str] | None = None) -> bytes:
+    """The serialized ONNX model of ``model`` for inputs of shape ``(N, *input_shape)`` (the
+    inputs as the model sees them, after any normalisation); ``properties`` become the
+    model's metadata_props (a run's config and data metadata, e.g. that normalisation)."""
     try:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
@@ -55,6 +58,8 @@ def to_onnx(model: nn.Module, input_shape: tuple[int, ...], name: str = "dlcore"
     proto = helper.make_model(graph, producer_name="dlcore",
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = 8  # what onnxruntime releases of the last years all read
+    if properties:
+        helper.set_model_props(proto, properties)
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
 

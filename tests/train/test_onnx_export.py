@@ -1,4 +1,6 @@
 """ONNX export checked by onnxruntime: the exported graph computes what the model computes."""
+import json
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,8 @@ def test_a_trained_run_exports_to_onnx(tmp_path, experiment):
     loaded = load_run(tmp_path / "run")
     path = export(loaded, tmp_path / "model.onnx", "onnx")
     session = ort.InferenceSession(str(path))
+    props = session.get_modelmeta().custom_metadata_map
+    assert props["model"] == "mlp" and json.loads(props["metadata"]) == loaded.metadata
     x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
     np.testing.assert_allclose(session.run(None, {"input": x})[0],
                                loaded.model(dlcore.from_numpy(x)).numpy(), atol=1e-5)
