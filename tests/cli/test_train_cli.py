@@ -271,3 +271,26 @@ def test_a_full_disk_from_dl_train_is_one_line(small_disk, config):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
     assert "No space left on device" in result.stderr
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_a_second_ctrl_c_says_what_can_be_done(tmp_path, config, monkeypatch, saved):
+    """The second Ctrl-C stops at once (KeyboardInterrupt): the resume command is offered only
+    when a checkpoint exists, else how to start again."""
+    from dlcore import train as training
+    run_dir = tmp_path / "run"
+
+    def interrupted(experiment, run_dir, **kwargs):
+        if saved:
+            checkpoint.save(training.checkpoint_path(run_dir, "last"), {"x": 1})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "run", interrupted)
+    result = invoke(train, config, "--out", run_dir, "--progress", "none")
+    assert result.exit_code == 130
+    if saved:
+        assert f"resume from the last checkpoint with: dl train --resume {run_dir}" in \
+            result.stderr
+    else:
+        assert "before the first checkpoint: nothing to resume" in result.stderr
+        assert f"--out {run_dir} --overwrite" in result.stderr
