@@ -3,7 +3,8 @@
     python benchmarks/bench_train_step.py [--threads N] [--steps 200] [--json [FILE]]
 
 Models: an MLP 784-256-10 and LeNet-5 (conv 5x5 pad 2, pool, conv 5x5, pool, 120-84-10), batch
-64, both built from one description so the two frameworks do the same work. Timing and threads
+64, both built by the zoo's builder (given `dlcore.nn` or `torch.nn`) so the two frameworks do
+the same work. Timing and threads
 are `dl bench`'s (`dlcore.kernels.bench`): both frameworks and NumPy's BLAS on the same threads,
 the steps timed in alternating rounds (ours, PyTorch, ours, …) so a load change on a shared
 machine hits both sides alike; we report the median step. PyTorch runs only when importable.
@@ -19,24 +20,20 @@ import numpy as np
 import dlcore
 from dlcore import kernels
 from dlcore.kernels import bench
+from dlcore.models import get_model
 
 BATCH = 64
 ROUNDS = 5
 RESULTS = Path(__file__).parent / "results"
 
 
-def mlp(nn):
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+def zoo(name: str, **options):
+    """The zoo's builder of ``name``, for either namespace: one description, two frameworks."""
+    return lambda nn: get_model(name, nn=nn, **options)
 
 
-def lenet(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-
-MODELS = {"mlp 784-256-10": (mlp, (BATCH, 784)), "lenet-5": (lenet, (BATCH, 1, 28, 28))}
+MODELS = {"mlp 784-256-10": (zoo("mlp"), (BATCH, 784)),
+          "lenet-5": (zoo("lenet"), (BATCH, 1, 28, 28))}
 
 
 def dlcore_step(build, x, y):

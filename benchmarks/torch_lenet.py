@@ -17,6 +17,7 @@ from pathlib import Path
 from dlcore import kernels
 from dlcore.data import DataLoader
 from dlcore.kernels import bench
+from dlcore.models import get_model
 from dlcore.train import components, load, parse, run
 
 DEFAULT_CONFIG = Path(__file__).parents[1] / "examples" / "fashion_mnist" / "lenet.toml"
@@ -36,22 +37,12 @@ def dlcore_seconds_per_epoch(experiment, epochs: int, threads: int) -> float:
     return summary["train_seconds"] / epochs
 
 
-def torch_lenet(torch, hparams: dict):
-    nn = torch.nn
-    act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[hparams["activation"]]
-    pool = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[hparams["pool"]]
-    return nn.Sequential(
-        nn.Conv2d(hparams["in_channels"], 6, 5, padding=2), act(), pool(2, 2),
-        nn.Conv2d(6, 16, 5), act(), pool(2, 2), nn.Flatten(),
-        nn.Linear(400, 120), act(), nn.Linear(120, 84), act(),
-        nn.Linear(84, hparams["num_classes"]))
-
-
 def torch_seconds_per_epoch(torch, experiment, epochs: int) -> float:
     torch.manual_seed(experiment.train["seed"])
     dataset = components.build_dataset(experiment, "train")
     experiment = components.resolve_data(experiment, dataset.metadata)
-    model = torch_lenet(torch, experiment.model)
+    model = get_model(experiment.model["name"], nn=torch.nn,  # the same builder, torch's nn
+                      **experiment.options("model"))
     (role,) = experiment.roles
     options = experiment.options("optim", role)
     optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}

@@ -2,8 +2,9 @@
 from . import gan, language, lenet, linear, mlp, seq2seq  # noqa: F401  (each module registers its models)
 from .gan import GAN
 from .registry import (
-    ACTIVATIONS, DATA_OPTIONS, MODELS, ModelEntry, data_options, get_model, model_entry, register,
+    ACTIVATIONS, DATA_OPTIONS, MODELS, NAMESPACE, ModelEntry, data_options, get_model, model_entry,
+    register,
 )
 
-__all__ = ["ACTIVATIONS", "DATA_OPTIONS", "GAN", "MODELS", "ModelEntry", "data_options",
-           "get_model", "model_entry", "register"]
+__all__ = ["ACTIVATIONS", "DATA_OPTIONS", "GAN", "MODELS", "NAMESPACE", "ModelEntry",
+           "data_options", "get_model", "model_entry", "register"]

@@ -1,31 +1,36 @@
 """LeNet-5 as in d2l, with a choice of activation and pooling."""
 from __future__ import annotations
 
-from dlcore import checks, nn
+from dlcore import checks
+from dlcore import nn as dlcore_nn
 
 from .registry import activation as make_activation
 from .registry import register
 
-_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+_POOLS = {"max": "MaxPool2d", "avg": "AvgPool2d"}
 
 
 @register("lenet", task="classification")
 def lenet(num_classes: int = 10, in_channels: int = 1, activation: str = "relu",
-          pool: str = "max") -> nn.Module:
+          pool: str = "max", *, nn=dlcore_nn):
     """LeNet-5: x (N, in_channels, 28, 28) -> logits (N, C).
 
     conv 6@5x5 pad 2 → act → pool 2 → conv 16@5x5 → act → pool 2 → FC 120 → act → FC 84 → act
     → FC C. The 1998 original uses sigmoid and average pooling (``activation="sigmoid",
-    pool="avg"``); ReLU with max pooling trains in far fewer epochs.
+    pool="avg"``); ReLU with max pooling trains in far fewer epochs. ``nn=torch.nn`` builds
+    the PyTorch twin (same layers, state_dict names and shapes).
     """
-    checks.one_of("lenet", "pool", pool, _POOLS)
+    pooling = getattr(nn, _POOLS[checks.one_of("lenet", "pool", pool, _POOLS)])
+
+    def act():
+        return make_activation(activation, nn)
     return nn.Sequential(
-        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), make_activation(activation),
-        _POOLS[pool](kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), make_activation(activation),
-        _POOLS[pool](kernel_size=2, stride=2),
+        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), act(),
+        pooling(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), act(),
+        pooling(kernel_size=2, stride=2),
         nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), make_activation(activation),
-        nn.Linear(120, 84), make_activation(activation),
+        nn.Linear(16 * 5 * 5, 120), act(),
+        nn.Linear(120, 84), act(),
         nn.Linear(84, num_classes),
     )

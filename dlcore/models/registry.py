@@ -49,9 +49,12 @@ def data_options(metadata: Mapping) -> dict[str, object]:
     return options
 
 
-#: The activations a model builder accepts by name.
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid,
-                                           "tanh": nn.Tanh}
+#: The activations a model builder accepts by name: the class each is in an ``nn`` namespace.
+ACTIVATIONS: dict[str, str] = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+
+#: The builder argument that is the ``nn`` namespace to build with (``dlcore.nn`` by default,
+#: ``torch.nn`` for a PyTorch twin), not a hyper-parameter.
+NAMESPACE = "nn"
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,9 @@ class ModelEntry:
         return (inspect.getdoc(self.builder) or "").split("\n")[0]
 
     def options(self) -> dict[str, object]:
-        """The builder's hyper-parameters and their defaults."""
-        return {p.name: p.default for p in inspect.signature(self.builder).parameters.values()}
+        """The builder's hyper-parameters and their defaults (the ``nn`` namespace is none)."""
+        return {p.name: p.default for p in inspect.signature(self.builder).parameters.values()
+                if p.name != NAMESPACE}
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -93,11 +97,20 @@ def model_entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-def get_model(name: str, **hparams) -> nn.Module:
-    """Build model ``name`` with ``hparams`` (see ``dl models`` for each model's options)."""
-    return model_entry(name).builder(**hparams)
+def get_model(name: str, nn=nn, **hparams):
+    """Build model ``name`` with ``hparams`` (see ``dl models`` for each model's options).
+    ``nn=torch.nn`` builds its PyTorch twin, same layers, names and shapes, from a builder
+    that takes the namespace."""
+    entry = model_entry(name)
+    if NAMESPACE in inspect.signature(entry.builder).parameters:
+        hparams[NAMESPACE] = nn
+    elif nn is not globals()["nn"]:
+        raise ValueError(f"model {name!r} builds with dlcore.nn only (its builder takes no "
+                         f"`nn` namespace)")
+    return entry.builder(**hparams)
 
 
-def activation(name: str) -> nn.Module:
-    """A new activation module by name (``"relu"``, ``"sigmoid"``, ``"tanh"``)."""
-    return ACTIVATIONS[checks.one_of(None, "activation", name, ACTIVATIONS)]()
+def activation(name: str, nn=nn):
+    """A new activation module by name (``"relu"``, ``"sigmoid"``, ``"tanh"``) from the
+    ``nn`` namespace."""
+    return getattr(nn, ACTIVATIONS[checks.one_of(None, "activation", name, ACTIVATIONS)])()

@@ -41,9 +41,10 @@ SCHEDULES: dict[str, type] = {
     "noam": lr_scheduler.NoamLR, "plateau": lr_scheduler.ReduceLROnPlateau,
 }
 NO_SCHEDULE = "none"
-#: Constructor arguments the trainer supplies, never the config.
+#: Constructor arguments the trainer supplies, never the config (a model builder's ``nn``
+#: namespace included).
 _NOT_OPTIONS = {"self", "params", "optimizer", "last_epoch", "split", "metadata", "model",
-                "task", "optimizers", "schedulers"}
+                "task", "optimizers", "schedulers", models.NAMESPACE}
 
 
 def _builder(section: str, name: str) -> Callable | None:

@@ -1,0 +1,37 @@
+"""One builder, two frameworks: a zoo builder given ``torch.nn`` builds the PyTorch twin, with
+the same state_dict names and shapes, and computes the same outputs from the same weights."""
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore.models import MODELS, get_model
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name, options, shape", [
+    ("lenet", {}, (1, 28, 28)),
+    ("lenet", {"activation": "sigmoid", "pool": "avg", "num_classes": 3, "in_channels": 3},
+     (3, 28, 28)),
+    ("mlp", {"in_features": 12, "hidden": [7, 5], "activation": "tanh"}, (3, 4)),
+    ("mlp", {"in_features": 6, "batch_norm": True, "dropout": 0.2}, (6,)),
+])
+def test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape):
+    ours, twin = get_model(name, **options), get_model(name, nn=torch.nn, **options)
+    ours_state = ours.state_dict()
+    twin_state = twin.state_dict()
+    assert list(ours_state) == list(twin_state)
+    assert all(tuple(twin_state[k].shape) == v.shape for k, v in ours_state.items())
+    twin.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ours_state.items()})
+    ours.eval(), twin.eval()
+    x = np.random.default_rng(0).standard_normal((5, *shape)).astype(np.float32)
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours(dlcore.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so():
+    assert "nn" not in MODELS["lenet"].options() and "nn" not in MODELS["mlp"].options()
+    with pytest.raises(ValueError, match="builds with dlcore.nn only"):
+        get_model("rnn_lm", nn=torch.nn)
