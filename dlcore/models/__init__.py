@@ -1,5 +1,7 @@
 """The model zoo: ``get_model(name, **hparams)``; ``MODELS`` lists every registered model."""
-from . import gan, language, lenet, linear, mlp, seq2seq  # noqa: F401  (each module registers its models)
+from . import (  # noqa: F401  (each module registers its models)
+    alexnet, gan, language, lenet, linear, mlp, nin, seq2seq, vgg,
+)
 from .gan import GAN
 from .registry import (
     ACTIVATIONS, DATA_OPTIONS, MODELS, NAMESPACE, ModelEntry, data_options, get_model, model_entry,

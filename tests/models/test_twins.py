@@ -15,6 +15,10 @@ torch = pytest.importorskip("torch")
      (3, 28, 28)),
     ("mlp", {"in_features": 12, "hidden": [7, 5], "activation": "tanh"}, (3, 4)),
     ("mlp", {"in_features": 6, "batch_norm": True, "dropout": 0.2}, (6,)),
+    ("alexnet", {"width": 8, "fc_width": 32, "image_size": 67}, (1, 67, 67)),
+    ("vgg", {"width": 16, "fc_width": 16, "image_size": 32, "arch": ((1, 64), (2, 128))},
+     (1, 32, 32)),
+    ("nin", {"width": 8, "image_size": 67, "in_channels": 3}, (3, 67, 67)),
 ])
 def test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape):
     ours, twin = get_model(name, **options), get_model(name, nn=torch.nn, **options)
