@@ -14,12 +14,13 @@ from .storage import DamagedDataError, DatasetNotFoundError, Resource, data_dir
 from .sword import osis_to_text, read_ztext
 from .synthetic import gaussian_2d, linear_regression, noisy_sine, two_spirals
 from .text import LanguageModelDataset, TranslationDataset, Vocab, chars, words
-from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
+from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip, Resize
 
 __all__ = [
     "ArrayDataset", "ChecksumError", "Compose", "DATASETS", "DataLoader", "Dataset",
-    "DamagedDataError", "DatasetNotFoundError", "FashionMNIST", "FetchError", "LanguageModelDataset", "MNIST",
-    "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resource", "Subset", "TranslationDataset", "Vocab",
+    "DamagedDataError", "DatasetNotFoundError", "FashionMNIST", "FetchError",
+    "LanguageModelDataset", "MNIST", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resize",
+    "Resource", "Subset", "TranslationDataset", "Vocab",
     "aligned_pairs", "chars", "data_dir", "dataset_entry", "fetch", "fetch_dataset",
     "gaussian_2d", "get_dataset", "kjv_language_model", "kjv_rv1909_translation",
     "linear_regression", "noisy_sine", "osis_to_text", "parse_idx", "read_idx", "read_ztext",

@@ -70,3 +70,29 @@ def test_random_transforms_repeat_with_the_same_generator_state():
 def test_transforms_need_image_batches():
     with pytest.raises(ValueError, match=r"RandomHorizontalFlip expects images x: \(N, C, H, W\)"):
         RandomHorizontalFlip()(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("size", [64, (7, 13), 28, 1, (30, 5)])
+def test_resize_is_pytorchs_bilinear_interpolation(size):
+    torch = pytest.importorskip("torch")
+    from dlcore.data import Resize
+    x = np.random.default_rng(0).random((2, 3, 28, 28)).astype(np.float32)
+    shape = size if isinstance(size, tuple) else (size, size)
+    expected = torch.nn.functional.interpolate(torch.from_numpy(x), size=shape,
+                                               mode="bilinear", align_corners=False).numpy()
+    np.testing.assert_allclose(Resize(size)(x), expected, atol=2e-6)
+
+
+def test_resize_keeps_constants_and_linear_ramps_and_refuses_bad_sizes():
+    from dlcore.data import Resize
+    flat = np.full((1, 1, 5, 4), 0.25, np.float32)
+    np.testing.assert_allclose(Resize(9)(flat), 0.25, rtol=1e-6)
+    same = np.random.default_rng(1).random((2, 1, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(Resize(6)(same), same)
+    ramp = np.tile(np.arange(8, dtype=np.float32), (1, 1, 8, 1))   # value = column
+    wide = Resize((8, 16))(ramp)[0, 0, 0]
+    np.testing.assert_allclose(np.diff(wide[1:-1]), 0.5, rtol=1e-5)  # linear inside the edges
+    with pytest.raises(ValueError, match="Resize: size must be an int or a pair of ints >= 1"):
+        Resize(0)
+    with pytest.raises(ValueError, match=r"Resize expects images x: \(N, C, H, W\)"):
+        Resize(4)(np.zeros((3, 4, 4), np.float32))
