@@ -398,6 +398,7 @@ def _on_cpu(factory):
         return factory(*args, **kwargs)
     return make
 
+
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing ``array``'s memory and keeping its dtype (float64 stays float64), like
     ``torch.from_numpy``: writes to either show in both."""

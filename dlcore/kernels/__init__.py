@@ -117,10 +117,11 @@ def _float64(args) -> bool:
 def _axpby_off_c(args) -> bool:
     """Besides float64: C updates ``y`` in place only where it is C-contiguous and of x's dtype,
     so a transposed or float64 parameter given to a float32 gradient runs on the reference."""
-    if _float64(args) or len(args) < 2 or not isinstance(args[1], np.ndarray):
-        return _float64(args)
-    y = args[1]
-    return not y.flags.c_contiguous or y.dtype != getattr(args[0], "dtype", None)
+    if _float64(args):
+        return True
+    y = args[1] if len(args) > 1 else None
+    return isinstance(y, np.ndarray) and (not y.flags.c_contiguous
+                                          or y.dtype != getattr(args[0], "dtype", None))
 
 
 _OFF_C = {"axpby": _axpby_off_c}
@@ -212,5 +213,4 @@ def peak_gflops(seconds: float = 0.2) -> float | None:
     return _c.peak_gflops(seconds=seconds) if _c is not None else None
 
 
-_ENV_ERROR: str | None = None
-_ENV_ERROR = _apply_environment()
+_ENV_ERROR: str | None = _apply_environment()

@@ -97,6 +97,9 @@ def model_entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
+_DLCORE_NN = nn  # for functions whose `nn` argument hides the module
+
+
 def get_model(name: str, nn=nn, **hparams):
     """Build model ``name`` with ``hparams`` (see ``dl models`` for each model's options).
     ``nn=torch.nn`` builds its PyTorch twin, same layers, names and shapes, from a builder
@@ -104,7 +107,7 @@ def get_model(name: str, nn=nn, **hparams):
     entry = model_entry(name)
     if NAMESPACE in inspect.signature(entry.builder).parameters:
         hparams[NAMESPACE] = nn
-    elif nn is not globals()["nn"]:
+    elif nn is not _DLCORE_NN:
         raise ValueError(f"model {name!r} builds with dlcore.nn only (its builder takes no "
                          f"`nn` namespace)")
     return entry.builder(**hparams)

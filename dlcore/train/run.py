@@ -115,8 +115,7 @@ def locked(run_dir: Path) -> Iterator[None]:
         run_dir.mkdir(parents=True, exist_ok=True)
         file = open(run_dir / LOCK, "a+b", buffering=0)  # unbuffered: no write left to fail
     except OSError as error:  # an unwritable folder, a full disk
-        raise checkpoint.CheckpointError(f"cannot write {run_dir / LOCK}: "
-                                         f"{error.strerror or error}") from None
+        raise _unwritable(run_dir / LOCK, error) from None
     with file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -127,12 +126,15 @@ def locked(run_dir: Path) -> Iterator[None]:
             file.truncate(0)
             file.write(str(os.getpid()).encode())
         except OSError as error:
-            raise checkpoint.CheckpointError(f"cannot write {run_dir / LOCK}: "
-                                             f"{error.strerror or error}") from None
+            raise _unwritable(run_dir / LOCK, error) from None
         try:
             yield
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _unwritable(path: Path, error: OSError) -> checkpoint.CheckpointError:
+    return checkpoint.CheckpointError(f"cannot write {path}: {error.strerror or error}")
 
 
 class RunInterrupted(Exception):
@@ -270,8 +272,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
                 test_split: len(test_set)},
             "epochs": train["epochs"], "steps_per_epoch": len(loader),
             "resumed_at_step": trainer.global_step if saved is not None else None,
-            **{key: value for key, value in kernels.build_info().items()
-               if key in ("cpu_path", "threads")}})
+            "cpu_path": kernels.cpu_path(), "threads": kernels.get_num_threads()})
 
     with deferred_stop() as received:
         trainer.should_stop = lambda: received() is not None
@@ -335,8 +336,7 @@ class MetricsLog:
                 with open(self.path, "a", encoding="utf-8") as file:
                     file.write(json.dumps(record) + "\n")
             except OSError as error:
-                raise checkpoint.CheckpointError(
-                    f"cannot write {self.path}: {error.strerror or error}") from None
+                raise _unwritable(self.path, error) from None
 
     def rewrite(self, records: list[dict]) -> None:
         """Replace the log by ``records`` (a resumed run drops lines written after its
