@@ -27,7 +27,8 @@ README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results" / "examples.json"
 BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
 #: The examples in the table, in order (paths under examples/).
-EXAMPLES = ["fashion_mnist/lenet.toml", "fashion_mnist/mlp.toml", "kjv/char_lstm.toml",
+EXAMPLES = ["fashion_mnist/softmax_regression.toml", "fashion_mnist/lenet_classic.toml",
+            "fashion_mnist/lenet.toml", "fashion_mnist/lenet_bn.toml", "fashion_mnist/mlp.toml", "kjv/char_lstm.toml",
             "kjv/seq2seq.toml", "gan/gaussian.toml", "synthetic/spirals.toml",
             "synthetic/linear.toml"]
 #: How a metric reads in the table.

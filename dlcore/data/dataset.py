@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from .transforms import deterministic
+
 #: ``transform(x, rng)``: a batch of inputs to a batch of inputs; random ones draw from ``rng``.
 Transform = Callable[[np.ndarray, "np.random.Generator | None"], np.ndarray]
 
@@ -49,6 +51,11 @@ class Dataset:
                   ) -> tuple[np.ndarray, ...]:
         """The samples at ``indices`` (int array, shape (B,)), stacked along a new first axis."""
         raise NotImplementedError(f"{type(self).__name__} must define get_batch")
+
+    def for_evaluation(self) -> Dataset:
+        """The same samples without random augmentation (what a validation part is drawn
+        from); itself when nothing is random."""
+        return self
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
@@ -87,6 +94,14 @@ class ArrayDataset(Dataset):
         """The model's inputs for a batch of stored inputs (identity here)."""
         return stored
 
+    def for_evaluation(self) -> ArrayDataset:
+        steady = deterministic(self.transform)
+        if steady is self.transform:
+            return self
+        view = copy.copy(self)
+        view.transform = steady
+        return view
+
     def get_batch(self, indices, rng=None):
         first, *rest = (a[indices] for a in self.arrays)
         inputs = self.to_inputs(first)
@@ -124,6 +139,10 @@ class Subset(Dataset):
     def get_batch(self, indices, rng=None):
         return self.dataset.get_batch(self.indices[indices], rng)
 
+    def for_evaluation(self) -> Subset:
+        steady = self.dataset.for_evaluation()
+        return self if steady is self.dataset else Subset(steady, self.indices)
+
     @property
     def metadata(self) -> dict:
         return self.dataset.metadata
@@ -136,7 +155,8 @@ _VALIDATION_STREAM = 7
 def split_validation(dataset: Dataset, fraction: float, seed: int) -> tuple[Subset, Subset]:
     """(training part, validation part): ``round(fraction * len)`` samples, at least one,
     drawn without replacement by a generator of ``seed``, so the same seed always holds out
-    the same samples (the config records the seed and fraction)."""
+    the same samples (the config records the seed and fraction). The validation part is
+    not augmented (:meth:`Dataset.for_evaluation`)."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the validation fraction must be in (0, 1), got {fraction!r}")
     n = len(dataset)
@@ -146,4 +166,5 @@ def split_validation(dataset: Dataset, fraction: float, seed: int) -> tuple[Subs
                          f"from {n} samples")
     order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VALIDATION_STREAM,))
                                   ).permutation(n)
-    return Subset(dataset, np.sort(order[held:])), Subset(dataset, np.sort(order[:held]))
+    return (Subset(dataset, np.sort(order[held:])),
+            Subset(dataset.for_evaluation(), np.sort(order[:held])))

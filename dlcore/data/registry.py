@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .. import checks
 from . import bible, synthetic
 from .dataset import Dataset
 from .download import Progress, fetch
 from .images import FashionMNIST, IdxImages, MNIST
 from .storage import Resource
-from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
+from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip, Resize
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,20 @@ class DatasetEntry:
 
 
 def _image_builder(cls: type[IdxImages]) -> Callable[..., IdxImages]:
-    def build(split: str = "train", normalize: bool = True, augment: bool = False) -> IdxImages:
-        """normalize: standardise with the training pixels' mean/std; augment (train split
-        only): random 28x28 crop of the image zero-padded by 2, then random horizontal flip."""
+    def build(split: str = "train", normalize: bool = True, crop_padding: int = 0,
+              flip: bool = False, resize: int = 0) -> IdxImages:
+        """Augmentation of the train split (never of a validation part or the test split):
+        crop_padding p > 0: a random 28x28 crop of the image zero-padded by p; flip: a random
+        horizontal flip. Then on every split, resize > 0: bilinear to resize x resize (the
+        classic nets' larger inputs); normalize: standardise with the training pixels' mean/std."""
         steps = []
-        if augment and split == "train":
-            steps += [RandomCrop(28, padding=2), RandomHorizontalFlip()]
+        if crop_padding:  # 0 is none; anything else must be a positive int
+            padding = checks.positive_int(cls.__name__, "crop_padding", crop_padding)
+            steps += [RandomCrop(28, padding=padding)] if split == "train" else []
+        if split == "train":
+            steps += [RandomHorizontalFlip()] if flip else []
+        if resize:  # 0 keeps 28x28
+            steps.append(Resize(checks.positive_int(cls.__name__, "resize", resize)))
         if normalize:
             steps.append(Normalize(cls.mean, cls.std))
         return cls(split, transform=Compose(*steps) if steps else None)

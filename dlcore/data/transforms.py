@@ -21,6 +21,16 @@ def _require_images(name: str, x: np.ndarray) -> None:
         raise ValueError(f"{name} expects images x: (N, C, H, W), got shape {x.shape}")
 
 
+def deterministic(transform):
+    """``transform`` without its random steps (augmentations: a flag ``random = True``), so
+    held-out data looks as the model is meant to see it; None when nothing is left."""
+    steps = getattr(transform, "transforms", [transform])
+    kept = [t for t in steps if t is not None and not getattr(t, "random", False)]
+    if len(kept) == len(steps):
+        return transform
+    return None if not kept else kept[0] if len(kept) == 1 else Compose(*kept)
+
+
 class Compose:
     """Apply transforms in order."""
 
@@ -96,6 +106,8 @@ class RandomCrop:
     x: (N, C, H, W) -> (N, C, size, size)
     """
 
+    random = True
+
     def __init__(self, size: int, padding: int = 0):
         if size < 1 or padding < 0:
             raise ValueError(f"RandomCrop needs size >= 1 and padding >= 0, got size={size}, "
@@ -125,6 +137,8 @@ class RandomCrop:
 
 class RandomHorizontalFlip:
     """Mirror each image left-right with probability ``p``.  x: (N, C, H, W)"""
+
+    random = True
 
     def __init__(self, p: float = 0.5):
         if not 0.0 <= p <= 1.0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Mapping
+import functools
 from dataclasses import dataclass
 
 from dlcore import checks, nn
@@ -59,19 +60,30 @@ NAMESPACE = "nn"
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A registered model: its builder, its task and, for a named variant (ResNet-18 of
+    ``resnet``), what the variant is."""
     name: str
     builder: Callable[..., nn.Module]
     task: str
+    summary: str = ""
 
     @property
     def description(self) -> str:
-        """The first line of the builder's docstring."""
-        return (inspect.getdoc(self.builder) or "").split("\n")[0]
+        """The variant's summary, else the first line of the builder's docstring."""
+        return self.summary or (inspect.getdoc(self.builder) or "").split("\n")[0]
 
     def options(self) -> dict[str, object]:
-        """The builder's hyper-parameters and their defaults (the ``nn`` namespace is none)."""
+        """The hyper-parameters and their defaults (the ``nn`` namespace is none)."""
         return {p.name: p.default for p in inspect.signature(self.builder).parameters.values()
                 if p.name != NAMESPACE}
+
+    def build(self, nn, **hparams) -> nn.Module:
+        if NAMESPACE in inspect.signature(self.builder).parameters:
+            hparams[NAMESPACE] = nn
+        elif nn is not _DLCORE_NN:
+            raise ValueError(f"model {self.name!r} builds with dlcore.nn only (its builder "
+                             f"takes no `nn` namespace)")
+        return self.builder(**hparams)
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -90,6 +102,23 @@ def register(name: str, task: str) -> Callable:
     return add
 
 
+def variant(name: str, of: str, summary: str, **defaults) -> ModelEntry:
+    """Register ``name`` as model ``of`` with other defaults: a named configuration (VGG-11,
+    ResNet-18, BN-LeNet), not a copied builder. A config may still override any option."""
+    base = model_entry(of)
+    unknown = sorted(set(defaults) - set(base.options()))
+    if unknown:
+        raise ValueError(f"variant {name!r}: {of} has no option {', '.join(unknown)}")
+    if name in MODELS:
+        raise ValueError(f"register: a model named {name!r} already exists")
+    # A partial's signature shows the new defaults, so the trainer, `dl models` and the data
+    # options see the variant as a builder of its own; its module resolves the annotations.
+    builder = functools.partial(base.builder, **defaults)
+    builder.__module__ = base.builder.__module__
+    MODELS[name] = ModelEntry(name, builder, base.task, summary)
+    return MODELS[name]
+
+
 def model_entry(name: str) -> ModelEntry:
     """The registry entry of ``name``; ValueError listing the known names otherwise."""
     if name not in MODELS:
@@ -104,13 +133,7 @@ def get_model(name: str, nn=nn, **hparams):
     """Build model ``name`` with ``hparams`` (see ``dl models`` for each model's options).
     ``nn=torch.nn`` builds its PyTorch twin, same layers, names and shapes, from a builder
     that takes the namespace."""
-    entry = model_entry(name)
-    if NAMESPACE in inspect.signature(entry.builder).parameters:
-        hparams[NAMESPACE] = nn
-    elif nn is not _DLCORE_NN:
-        raise ValueError(f"model {name!r} builds with dlcore.nn only (its builder takes no "
-                         f"`nn` namespace)")
-    return entry.builder(**hparams)
+    return model_entry(name).build(nn, **hparams)
 
 
 def activation(name: str, nn=nn):

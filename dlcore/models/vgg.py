@@ -5,10 +5,11 @@ from dlcore import checks
 from dlcore import nn as dlcore_nn
 
 from ._shapes import through
-from .registry import register
+from .registry import register, variant
 
 #: VGG-11's blocks: (number of 3x3 convs, output channels).
 VGG11 = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
+VGG16 = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 
 
 def vgg_block(num_convs: int, in_channels: int, out_channels: int, nn=dlcore_nn):
@@ -29,9 +30,11 @@ def vgg(num_classes: int = 10, in_channels: int = 1, image_size: int = 224,
     ``arch`` lists each block's (num_convs, channels); ``width`` divides the channels. Five
     blocks take 224 to 7; then FC fc_width → dropout → FC fc_width → dropout → FC C.
     """
-    if not arch or not all(len(block) == 2 for block in arch):
-        raise ValueError(f"vgg: arch must list (num_convs, channels) pairs, got {arch!r}")
     width = checks.positive_int("vgg", "width", width)
+    if not arch or not all(len(block) == 2 and block[0] >= 1 and block[1] // width >= 1
+                           for block in arch):
+        raise ValueError(f"vgg: arch must list (num_convs >= 1, channels >= width) pairs, "
+                         f"got {arch!r}")
     blocks, channels = [], in_channels
     for num_convs, out in arch:
         blocks.append(vgg_block(num_convs, channels, out // width, nn))
@@ -43,3 +46,7 @@ def vgg(num_classes: int = 10, in_channels: int = 1, image_size: int = 224,
         nn.Linear(fc_width, fc_width), nn.ReLU(), nn.Dropout(dropout),
         nn.Linear(fc_width, num_classes),
     )
+
+
+variant("vgg11", "vgg", "VGG-11: eight 3x3 convs in five blocks, 64-512 channels", arch=VGG11)
+variant("vgg16", "vgg", "VGG-16: thirteen 3x3 convs in five blocks, 64-512 channels", arch=VGG16)

@@ -95,3 +95,23 @@ def test_real_fashion_mnist_statistics():
     pixels = FashionMNIST("train").images / 255.0
     assert pixels.mean() == pytest.approx(FashionMNIST.mean, abs=1e-4)
     assert pixels.std() == pytest.approx(FashionMNIST.std, abs=1e-4)
+
+
+def test_augmentation_options_touch_only_the_train_split_and_never_a_validation_part(
+        tiny_mnist):
+    from dlcore.data import split_validation
+    plain, _ = get_dataset("mnist", "train").get_batch(np.arange(6))
+    train = get_dataset("mnist", "train", crop_padding=2, flip=True, resize=32)
+    augmented, _ = train.get_batch(np.arange(6), np.random.default_rng(0))
+    assert augmented.shape == (6, 1, 32, 32) and train.metadata["input_shape"] == [1, 32, 32]
+    test = get_dataset("mnist", "test", crop_padding=2, flip=True, resize=32)
+    assert [type(t).__name__ for t in test.transform.transforms] == ["Resize", "Normalize"]
+    fitted, held = split_validation(train, 0.5, seed=0)
+    assert [type(t).__name__ for t in held.dataset.transform.transforms] == ["Resize",
+                                                                             "Normalize"]
+    first, _ = held.get_batch(np.arange(3), np.random.default_rng(1))
+    again, _ = held.get_batch(np.arange(3), np.random.default_rng(2))
+    np.testing.assert_array_equal(first, again)              # nothing random on held-out data
+    assert fitted.dataset is train and plain.shape == (6, 1, 28, 28)
+    with pytest.raises(ValueError, match="crop_padding must be a positive int, got -1"):
+        get_dataset("mnist", "train", crop_padding=-1)

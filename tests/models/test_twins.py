@@ -39,3 +39,14 @@ def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so()
     assert "nn" not in MODELS["lenet"].options() and "nn" not in MODELS["mlp"].options()
     with pytest.raises(ValueError, match="builds with dlcore.nn only"):
         get_model("rnn_lm", nn=torch.nn)
+
+
+@pytest.mark.parametrize("name, options, shape", [
+    ("resnet18", {"width": 16, "stem": "small", "image_size": 12}, (1, 12, 12)),
+    ("googlenet", {"width": 16, "stem": "small", "image_size": 16}, (1, 16, 16)),
+    ("densenet", {"growth_rate": 4, "init_channels": 8, "arch": (2, 2), "stem": "small",
+                  "image_size": 8}, (1, 8, 8)),
+    ("lenet_bn", {}, (1, 28, 28)),
+])
+def test_the_joined_families_have_torch_twins_too(name, options, shape):
+    test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape)

@@ -1,0 +1,94 @@
+"""GoogLeNet, ResNet, DenseNet and the named variants: the curriculum's facts (FEATURES §11)
+at full size, forward and backward on small inputs, and bad options named clearly."""
+import numpy as np
+import pytest
+
+import dlcore
+import dlcore.nn.functional as F
+from dlcore import models
+from dlcore.models import get_model
+from dlcore.models.googlenet import INCEPTIONS
+from dlcore.nn.utils import parameter_summary
+
+
+def count(model):
+    return sum(p.data.size for p in model.parameters())
+
+
+def test_googlenet_inception_outputs_are_the_curriculum_totals():
+    totals = [c1 + c2[1] + c3[1] + c4 for group in INCEPTIONS for c1, c2, c3, c4 in group]
+    assert totals == [256, 480, 512, 512, 512, 528, 832, 832, 1024]
+    assert [len(group) for group in INCEPTIONS] == [2, 5, 2]
+    fc = [row["shapes"]["weight"] for row in parameter_summary(get_model("googlenet"))
+          if row["layer"] == "Linear"]
+    assert fc == [(10, 1024)]
+
+
+def test_resnet18_has_17_convs_on_its_main_path_and_one_fc():
+    convs = [row["shapes"]["weight"] for row in parameter_summary(get_model("resnet18"))
+             if row["layer"] == "Conv2d"]
+    main = [shape for shape in convs if shape[2:] != (1, 1)]
+    shortcuts = [shape for shape in convs if shape[2:] == (1, 1)]
+    assert len(main) == 1 + 4 * 2 * 2 and shortcuts == [(128, 64, 1, 1), (256, 128, 1, 1),
+                                                         (512, 256, 1, 1)]
+    assert count(get_model("resnet18")) == 11_175_370  # bias-free convs before BatchNorm
+
+
+def test_residual_block_keeps_shape_or_halves_it_with_the_strided_shortcut():
+    from dlcore.models.resnet import residual_block
+    x = dlcore.randn(2, 8, 7, 7)
+    assert residual_block(8, 8)(x).shape == (2, 8, 7, 7)
+    assert residual_block(8, 16, stride=2)(x).shape == (2, 16, 4, 4)
+
+
+def test_dense_block_maps_c_to_c_plus_n_g_and_transition_halves():
+    from dlcore.models.densenet import dense_block, transition
+    x = dlcore.randn(2, 5, 6, 6)
+    y = dense_block(3, 5, 4)(x)
+    assert y.shape == (2, 5 + 3 * 4, 6, 6)
+    assert transition(17, 8)(y).shape == (2, 8, 3, 3)
+    assert count(get_model("densenet")) == 758_162
+
+
+@pytest.mark.parametrize("name, options, size", [
+    ("resnet18", {"width": 16, "stem": "small"}, 28), ("resnet", {"width": 16}, 64),
+    ("googlenet", {"width": 16, "stem": "small"}, 28), ("googlenet", {"width": 16}, 32),
+    ("densenet", {"growth_rate": 4, "init_channels": 8, "arch": (1, 2), "stem": "small"}, 28),
+    ("lenet_bn", {}, 28), ("lenet_classic", {}, 28),
+    ("vgg16", {"width": 16, "fc_width": 16}, 32),
+])
+def test_forward_and_backward_on_a_batch(name, options, size):
+    dlcore.manual_seed(0)
+    model = get_model(name, image_size=size, **options) if "lenet" not in name else \
+        get_model(name, **options)
+    x = dlcore.randn(3, 1, size, size)
+    loss = F.cross_entropy(model(x), dlcore.tensor(np.array([0, 1, 2])))
+    loss.backward()
+    assert np.isfinite(loss.item())
+    assert all(p.grad is not None and np.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_variants_are_registered_configs_with_their_own_defaults():
+    assert models.MODELS["resnet18"].options()["arch"] == models.MODELS["resnet"].options()["arch"]
+    assert models.MODELS["lenet_bn"].options()["batch_norm"] is True
+    assert models.MODELS["lenet_classic"].options()["activation"] == "sigmoid"
+    assert count(get_model("lenet_classic")) == 61_706
+    assert models.MODELS["vgg16"].description.startswith("VGG-16")
+    # a config may still override a variant's default
+    assert count(get_model("lenet_bn", batch_norm=False)) == 61_706
+    with pytest.raises(ValueError, match="variant 'x': lenet has no option depth"):
+        models.registry.variant("x", "lenet", "no", depth=3)
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("vgg", {"arch": ((0, 64), (1, 128))}, r"vgg: arch must list \(num_convs >= 1"),
+    ("densenet", {"growth_rate": 0}, "densenet: growth_rate must be a positive int"),
+    ("densenet", {"arch": (4, 0)}, "densenet: arch must list"),
+    ("resnet", {"arch": ((0, 64),)}, r"resnet: arch must list \(blocks >= 1"),
+    ("resnet", {"stem": "tiny"}, "resnet: stem must be one of 'imagenet', 'small'"),
+    ("googlenet", {"width": 32}, "googlenet: width 32 leaves a path without channels"),
+    ("densenet", {"image_size": 16}, "the input is too small for densenet's layers"),
+])
+def test_bad_hyper_parameters_name_the_model_and_the_option(name, options, message):
+    with pytest.raises(ValueError, match=message):
+        get_model(name, **options)
