@@ -9,6 +9,9 @@ README.md, and the raw summaries go to ``benchmarks/results/examples.json``.
 
     python benchmarks/examples_table.py [--threads 2] [--only lenet,gaussian] [--dry-run]
     python benchmarks/examples_table.py --render    # the table again from the saved results
+
+The table is one machine's: rows measured elsewhere (another CPU, kernel path or thread
+count) are never mixed in; ``--only`` on a new machine needs ``--fresh``.
 """
 from __future__ import annotations
 
@@ -27,10 +30,12 @@ README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results" / "examples.json"
 BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
 #: The examples in the table, in order (paths under examples/).
-EXAMPLES = ["fashion_mnist/softmax_regression.toml", "fashion_mnist/lenet_classic.toml",
-            "fashion_mnist/lenet.toml", "fashion_mnist/lenet_bn.toml", "fashion_mnist/mlp.toml", "kjv/char_lstm.toml",
-            "kjv/seq2seq.toml", "gan/gaussian.toml", "synthetic/spirals.toml",
-            "synthetic/linear.toml"]
+EXAMPLES = [*(f"fashion_mnist/{name}.toml" for name in (
+    "softmax_regression", "mlp", "lenet_classic", "lenet", "lenet_bn", "alexnet", "vgg11", "nin",
+    "googlenet", "resnet18", "densenet")), "kjv/char_lstm.toml", "kjv/seq2seq.toml",
+    "gan/gaussian.toml", "synthetic/spirals.toml", "synthetic/linear.toml"]
+#: benchmarks/zoo_step.py's measurements: the table quotes its batch-128 ratio per example.
+ZOO_STEP = ROOT / "benchmarks" / "results" / "zoo_step.json"
 #: How a metric reads in the table.
 SHOW = {"accuracy": lambda v: f"{100 * v:.2f} % accuracy",
         "perplexity": lambda v: f"perplexity {v:.2f}", "loss": lambda v: f"loss {v:.4g}",
@@ -51,7 +56,9 @@ def measure(example: str, threads: int) -> dict:
     experiment = load(ROOT / "examples" / example)
     with tempfile.TemporaryDirectory() as run_dir:
         summary = run(experiment, run_dir=run_dir, threads=threads)
-    return {"example": example, "epochs": summary["epochs"], "steps": summary["steps"],
+    return {"example": example, "model": summary["model"], "parameters": summary["parameters"],
+            "input_shape": summary["input_shape"],
+            "epochs": summary["epochs"], "steps": summary["steps"],
             "monitor": summary["monitor"], "test": summary["test"],
             "validation": summary["best"], "wall_seconds": summary["wall_seconds"],
             "samples_per_s": summary["samples_per_s"], "threads": threads}
@@ -61,7 +68,19 @@ def measure(example: str, threads: int) -> dict:
 PREFERRED = ("perplexity", "accuracy", "frechet_distance", "loss")
 
 
-def row(result: dict) -> str:
+def step_ratios(cpu: str, threads: int, cpu_path: str) -> dict[str, float]:
+    """example file -> PyTorch's step time over ours (batch 128, ``threads``), from
+    zoo_step.json when it was measured on this CPU."""
+    if not ZOO_STEP.is_file():
+        return {}
+    saved = json.loads(ZOO_STEP.read_text())
+    if (saved.get("cpu"), saved.get("cpu_path")) != (cpu, cpu_path):
+        return {}
+    return {f"fashion_mnist/{r['example']}.toml": r["ratio"] for r in saved["rows"]
+            if r["batch"] == 128 and r["threads"] == threads and r["ratio"]}
+
+
+def row(result: dict, ratio: float | None = None) -> str:
     test, best = result["test"], result["validation"]
     metric = next(m for m in PREFERRED if m in test)
     reached = SHOW[metric](test[metric])
@@ -70,16 +89,24 @@ def row(result: dict) -> str:
     elif best[metric] != test[metric]:
         reached += f" (best {SHOW[metric](best[metric])} at step {best['step']:,})"
     steps = f"{result['epochs']} epoch{'s' * (result['epochs'] != 1)}, {result['steps']:,} steps"
-    return (f"| `dl train examples/{result['example']}` | {steps} | {reached} | "
-            f"{result['wall_seconds']:.1f} s | {result['samples_per_s']:,.0f} |")
+    shape = result.get("input_shape")
+    model = (f"{result['model']}, {'x'.join(map(str, shape)) if shape else '-'}, "
+             f"{result['parameters']:,}" if "model" in result else "-")
+    return (f"| `dl train examples/{result['example']}` | {model} | {steps} | {reached} | "
+            f"{result['wall_seconds']:.1f} s | {result['samples_per_s']:,.0f} | "
+            f"{f'{ratio:.2f}×' if ratio else '-'} |")
 
 
-def table(results: list[dict], cpu: str, threads: int) -> str:
-    head = (f"Measured on {cpu}, {threads} threads, kernel path {kernels.cpu_path()} "
+def table(results: list[dict], cpu: str, threads: int, cpu_path: str) -> str:
+    head = (f"Measured on {cpu}, {threads} threads, kernel path {cpu_path} "
             f"(`python benchmarks/examples_table.py`):\n\n"
-            "| example | trained for | test split, final model | wall | samples/s |\n"
-            "|---|---|---|---|---|")
-    return "\n".join([head, *(row(r) for r in results)])
+            "| example | model, input, parameters | trained for | test split, final model | wall "
+            "| samples/s | step vs PyTorch |\n|---|---|---|---|---|---|---|")
+    ratios = step_ratios(cpu, threads, cpu_path)
+    note = ("\n\nStep vs PyTorch: PyTorch's training-step time over ours for the same model at "
+            f"batch 128, {threads} threads (`python benchmarks/zoo_step.py`; > 1: we are faster)."
+            if ratios else "")
+    return "\n".join([head, *(row(r, ratios.get(r["example"])) for r in results)]) + note
 
 
 def main() -> None:
@@ -87,25 +114,41 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated substrings of examples")
     parser.add_argument("--dry-run", action="store_true", help="print, don't write README")
+    parser.add_argument("--fresh", action="store_true",
+                        help="drop the saved rows and start the table from the examples run")
     parser.add_argument("--render", action="store_true",
                         help="train nothing: rewrite the table from results/examples.json")
     args = parser.parse_args()
     chosen = [e for e in EXAMPLES if not args.only
               or any(part and part in e for part in args.only.split(","))]
-    cpu = cpu_name()
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    same_machine = previous.get("cpu") == cpu and previous.get("threads") == args.threads
-    results = {r["example"]: r for r in previous.get("results", [])} if same_machine else {}
-    for example in [] if args.render else chosen:
-        results[example] = measure(example, args.threads)
-        print(row(results[example]), flush=True)
+    if args.render:
+        if not previous:
+            raise SystemExit(f"nothing to render: {RESULTS} does not exist")
+        machine = previous["cpu"], previous["threads"], previous["cpu_path"]
+        results = {r["example"]: r for r in previous["results"]}
+    else:
+        machine = cpu_name(), args.threads, kernels.cpu_path()
+        same_machine = (previous.get("cpu"), previous.get("threads"),
+                        previous.get("cpu_path")) == machine
+        if previous and not same_machine and len(chosen) < len(EXAMPLES) and not args.fresh:
+            raise SystemExit(f"the saved rows were measured on {previous['cpu']} "
+                             f"({previous['cpu_path']}), {previous['threads']} threads; this is "
+                             f"{machine[0]} ({machine[2]}), {args.threads} threads: run every "
+                             "example, or pass --fresh to start this machine's table from the "
+                             "examples chosen")
+        results = ({r["example"]: r for r in previous.get("results", [])}
+                   if same_machine and not args.fresh else {})
+        for example in chosen:
+            results[example] = measure(example, args.threads)
+            print(row(results[example]), flush=True)
     ordered = [results[e] for e in EXAMPLES if e in results]
-    text = table(ordered, cpu, args.threads)
+    text = table(ordered, *machine)
     if args.dry_run:
         print(text)
         return
-    RESULTS.write_text(json.dumps({"cpu": cpu, "cpu_path": kernels.cpu_path(),
-                                   "threads": args.threads, "results": ordered}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({"cpu": machine[0], "cpu_path": machine[2],
+                                   "threads": machine[1], "results": ordered}, indent=2) + "\n")
     readme = README.read_text()
     if BEGIN not in readme or END not in readme:
         raise SystemExit(f"README.md lacks the {BEGIN} ... {END} markers")

@@ -9,7 +9,9 @@ the section. This module knows nothing of TOML: it works on an Experiment's plai
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
+import json
 import os
 import types
 import typing
@@ -216,12 +218,26 @@ def split_validation(experiment: Experiment, train: data.Dataset
         train, experiment.data["val_fraction"], experiment.train["seed"]))
 
 
+def model_of(experiment: Experiment) -> Module:
+    """The model a run of ``experiment`` trains: its options filled from the dataset (the test
+    split, the smallest one read) as the run fills them. The dataset must be present."""
+    metadata = _metadata(experiment.data["name"], experiment.data["test_split"],
+                         json.dumps(experiment.options("data"), sort_keys=True))
+    return build_model(resolve_data(experiment, metadata))
+
+
+@functools.lru_cache(maxsize=16)
+def _metadata(name: str, split: str, options: str) -> dict:
+    """A dataset's metadata, read once per process (examples share datasets)."""
+    return data.get_dataset(name, split, **json.loads(options)).metadata
+
+
 def missing_data(experiment: Experiment) -> bool:
     """True when the dataset's files must be fetched before it can be built."""
     return bool(data.dataset_entry(experiment.data["name"]).missing())
 
 
 __all__ = ["NO_SCHEDULE", "OPTIMIZERS", "SCHEDULES", "TASKS", "UPDATERS", "build_dataset", "check",
-           "build_model", "build_task", "build_updater", "missing_data", "model_task",
+           "build_model", "build_task", "build_updater", "missing_data", "model_of", "model_task",
            "split_validation",
            "option_type", "resolve_data", "signature", "task_class", "updater_signature"]

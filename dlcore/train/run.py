@@ -213,6 +213,9 @@ def _run(experiment: Experiment, *, run_dir: Path,
     model = components.build_model(experiment)
     task = components.build_task(experiment, metadata)
     updater = components.build_updater(experiment, model, task)
+    facts = {"model": experiment.model["name"],
+             "parameters": sum(p.data.size for p in model.parameters()),
+             "input_shape": metadata.get("input_shape")}
     if updater.needs_metric and "loss" not in task.metrics:
         raise ConfigError(f"schedule.name = \"plateau\" watches the loss, which the "
                           f"{task.name} task does not report")
@@ -265,8 +268,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
                             lambda file: file.write(experiment.to_toml().encode()))
     log.rewrite(trainer.history)
     report({"kind": "run", "run_dir": str(run_dir), "config": str(run_dir / "config.toml"),
-            "name": experiment.name, "model": experiment.model["name"],
-            "parameters": sum(p.data.size for p in model.parameters()),
+            "name": experiment.name, **facts,
             "dataset": experiment.data["name"], "sizes": {
                 "train": len(train_set), **({"validation": len(val_set)} if val_set else {}),
                 test_split: len(test_set)},
@@ -282,7 +284,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
             save("last")
             raise RunInterrupted(received(), run_dir) from None
     summary = _summary(experiment, trainer, evaluation, run_dir,
-                       wall_before + time.perf_counter() - started)
+                       wall_before + time.perf_counter() - started, facts)
     write_json(run_dir / "summary.json", summary)
     return summary
 
@@ -346,12 +348,14 @@ class MetricsLog:
 
 
 def _summary(experiment: Experiment, trainer: Trainer, evaluation: Evaluation, run_dir: Path,
-             wall_seconds: float) -> dict:
+             wall_seconds: float, facts: dict) -> dict:
+    """What summary.json holds; ``facts``: the model's name, parameter count and input shape."""
     last = {kind: next((r for r in reversed(trainer.history) if r["kind"] == kind), None)
             for kind in LOGGED}
     return {
         "name": experiment.name,
         "task": experiment.task["name"],
+        **facts,
         "run_dir": str(run_dir),
         "status": "stopped early" if trainer.stop_reason else "completed",
         "stop_reason": trainer.stop_reason,

@@ -31,6 +31,17 @@ def test_models_and_datasets_as_json_say_what_the_tables_say():
     assert datasets["two-spirals"]["status"] == "generated"
 
 
+def test_models_name_each_models_examples_and_the_size_they_build():
+    models = json.loads(invoke("models", "--json").stdout)
+    assert models["linear_regression"]["examples"] == {"synthetic/linear": 3}
+    for family in ("softmax_regression", "mlp", "lenet", "lenet_classic", "lenet_bn", "alexnet",
+                   "vgg11", "nin", "googlenet", "resnet18", "densenet"):
+        assert f"fashion_mnist/{family}" in models[family]["examples"], family
+    if models["lenet"]["examples"]["fashion_mnist/lenet"] is not None:  # data fetched
+        assert models["lenet"]["examples"]["fashion_mnist/lenet"] == 61_706
+    assert models["vgg16"]["examples"] == {}
+
+
 @pytest.mark.parametrize("command", ["train", "eval", "predict", "export", "bench", "data",
                                      "models", "examples"])
 def test_every_command_help_shows_how_to_call_it_in_80_columns(command):

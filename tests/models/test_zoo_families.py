@@ -92,3 +92,60 @@ def test_variants_are_registered_configs_with_their_own_defaults():
 def test_bad_hyper_parameters_name_the_model_and_the_option(name, options, message):
     with pytest.raises(ValueError, match=message):
         get_model(name, **options)
+
+
+TINY = {  # a small member of each family, the input size it is built for, and Adam's lr
+    "alexnet": (dict(width=16, fc_width=32, dropout=0.0, image_size=67), 67, 0.01),
+    "vgg": (dict(arch=((1, 8), (1, 8), (1, 16)), fc_width=32, dropout=0.0, image_size=16), 16,
+            0.01),
+    "nin": (dict(width=2, dropout=0.0, image_size=67), 67, 0.003),  # dies at 0.01, like torch's
+    "googlenet": (dict(width=16, stem="small", image_size=16), 16, 0.01),
+    "resnet": (dict(arch=((1, 8), (1, 16)), stem="small", image_size=12), 12, 0.01),
+    "densenet": (dict(arch=(2, 2), growth_rate=4, init_channels=8, stem="small",
+                      image_size=12), 12, 0.01),
+    "lenet_bn": ({}, 28, 0.01),
+    "lenet_classic": ({}, 28, 0.01),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_a_tiny_member_of_each_family_learns_a_fixed_batch(name):
+    """Sixty Adam steps on 16 fixed images whose class is the bright quadrant: the loss
+    falls (an op that broke backward would leave it flat) and, when PyTorch is installed,
+    its twin started from the same weights takes the same first ten steps."""
+    options, size, lr = TINY[name]
+    dlcore.manual_seed(0)
+    model = get_model(name, num_classes=4, in_channels=1, **options)
+    rng = np.random.default_rng(0)
+    labels = np.arange(16) % 4
+    images = rng.standard_normal((16, 1, size, size), dtype=np.float32) * 0.5
+    half = size // 2
+    for i, k in enumerate(labels):
+        images[i, 0, (k // 2) * half:(k // 2 + 1) * half, (k % 2) * half:(k % 2 + 1) * half] += 2
+    x, y = dlcore.tensor(images), dlcore.tensor(labels)
+    optimizer = dlcore.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.isfinite(losses).all() and losses[-1] < 0.9 * losses[0], losses
+    torch = pytest.importorskip("torch")
+    twin = get_model(name, nn=torch.nn, num_classes=4, in_channels=1, **options)
+    dlcore.manual_seed(0)
+    twin.load_state_dict({key: torch.from_numpy(np.array(value)) for key, value in
+                          get_model(name, num_classes=4, in_channels=1, **options)
+                          .state_dict().items()})
+    optimizer = torch.optim.Adam(twin.parameters(), lr=lr)
+    theirs = []
+    for _ in range(10):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(images)),
+                                                 torch.from_numpy(labels))
+        loss.backward()
+        optimizer.step()
+        theirs.append(loss.item())
+    np.testing.assert_allclose(losses[:10], theirs, rtol=2e-3)

@@ -1,0 +1,152 @@
+"""One training step of every vision example's model, dlcore vs PyTorch CPU, same builder.
+
+    python benchmarks/zoo_step.py [--threads 1,2] [--batch 32,128] [--only resnet,vgg]
+                                  [--steps 20] [--json [FILE]]
+
+Each model is built exactly as its example config builds it (``examples/fashion_mnist/*.toml``:
+the model options, and the input size the config's data gives), once from ``dlcore.nn`` and
+once from ``torch.nn`` by the same zoo builder, so both frameworks do the same work. A step is
+forward, cross-entropy, backward and an SGD update on a fixed random batch. Timing and threads
+are `dl bench`'s (`dlcore.kernels.bench`): both frameworks and NumPy's BLAS on the same thread
+count, the sides timed in alternating rounds so a load change hits both alike, medians
+compared. The ratio is PyTorch's step time over ours: > 1 means dlcore takes more steps per
+second. PyTorch runs only when importable.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import dlcore
+from dlcore import kernels
+from dlcore.kernels import bench
+from dlcore.models import get_model
+from dlcore.train import load
+from dlcore.train.components import resolve_data
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+ROUNDS = 5
+#: The examples whose models are timed, in the README table's order.
+EXAMPLES = ["mlp", "lenet", "lenet_classic", "lenet_bn", "alexnet", "vgg11", "nin",
+            "googlenet", "resnet18", "densenet"]
+
+
+def _input_shape(data: dict) -> tuple[int, ...]:
+    """The per-example input shape the config's Fashion-MNIST options give (no data read)."""
+    size = data.get("resize") or 28
+    return (1, size, size)
+
+
+def example_model(example: str):
+    """``(build(nn), input shape)`` of ``examples/fashion_mnist/<example>.toml``'s model."""
+    experiment = load(ROOT / "examples" / "fashion_mnist" / f"{example}.toml")
+    shape = _input_shape(experiment.data)
+    experiment = resolve_data(experiment, {"input_shape": list(shape), "num_classes": 10})
+    name, hparams = experiment.model["name"], experiment.options("model")
+    return (lambda nn: get_model(name, nn=nn, **hparams)), shape
+
+
+def dlcore_step(build, x, y):
+    """A zero-argument training step of dlcore on the fixed batch (x, y)."""
+    import dlcore.nn.functional as F
+    model = build(dlcore.nn)
+    optimizer = dlcore.optim.SGD(model.parameters(), lr=0.01)
+    inputs, targets = dlcore.tensor(x), dlcore.tensor(y)
+
+    def step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs), targets).backward()
+        optimizer.step()
+    return step
+
+
+def torch_step(torch, build, x, y):
+    """The same step in PyTorch."""
+    model = build(torch.nn)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+        optimizer.step()
+    return step
+
+
+def measure(torch, example: str, batch: int, threads: int, steps: int) -> dict:
+    build, shape = example_model(example)
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((batch, *shape), dtype=np.float32)
+    targets = rng.integers(0, 10, batch)
+    runners = {"dlcore": dlcore_step(build, inputs, targets)}
+    if torch is not None:
+        runners["torch"] = torch_step(torch, build, inputs, targets)
+    seconds = bench.interleaved_medians(runners, budget=0.0, rounds=ROUNDS,
+                                        min_calls=steps, max_calls=steps)
+    ours, theirs = seconds["dlcore"], seconds.get("torch")
+    return {"example": example, "input": "x".join(map(str, shape)), "batch": batch,
+            "threads": threads, "dlcore_ms": ours * 1e3,
+            "torch_ms": theirs and theirs * 1e3, "ratio": theirs and theirs / ours}
+
+
+def _ints(text: str) -> list[int]:
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 1,2, got {text!r}")
+    return values
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=_ints, default=[1, 2], help="e.g. 1,2")
+    parser.add_argument("--batch", type=_ints, default=[32, 128], help="e.g. 32,128")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per round and side")
+    parser.add_argument("--only", default="", help="comma-separated example names")
+    parser.add_argument("--json", nargs="?", const=str(RESULTS / "zoo_step.json"),
+                        metavar="FILE", help="also write the rows as JSON "
+                        "(default file: benchmarks/results/zoo_step.json)")
+    args = parser.parse_args()
+    chosen = [e for e in EXAMPLES if not args.only or e in args.only.split(",")]
+    if not chosen or args.steps < 1:
+        parser.error(f"nothing to time: --only {args.only!r} names none of {', '.join(EXAMPLES)}"
+                     if not chosen else f"--steps must be >= 1, got {args.steps}")
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("PyTorch is not installed: timing dlcore alone", file=sys.stderr)
+    rows = []
+    print(f"training step, dlcore vs PyTorch, same builder (kernel path {kernels.cpu_path()}); "
+          f"median of {ROUNDS} rounds of {args.steps} steps")
+    print(f"{'example':14} {'input':>8} {'batch':>5} {'thr':>3} {'dlcore ms':>10} "
+          f"{'torch ms':>9} {'torch/dlcore':>12}")
+    for threads in args.threads:
+        with bench.same_threads(threads, torch):
+            for example in chosen:
+                for batch in args.batch:
+                    r = measure(torch, example, batch, threads, args.steps)
+                    rows.append(r)
+                    theirs = (f"{r['torch_ms']:9.2f} {r['ratio']:12.2f}" if r["torch_ms"]
+                              else f"{'-':>9} {'-':>12}")
+                    print(f"{example:14} {r['input']:>8} {batch:5} {threads:3} "
+                          f"{r['dlcore_ms']:10.2f} {theirs}", flush=True)
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"cpu": bench_cpu(), "cpu_path": kernels.cpu_path(),
+                                    "rows": rows}, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+def bench_cpu() -> str:
+    from examples_table import cpu_name
+    return cpu_name()
+
+
+if __name__ == "__main__":
+    main()
