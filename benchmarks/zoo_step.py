@@ -1,7 +1,7 @@
 """One training step of every vision example's model, dlcore vs PyTorch CPU, same builder.
 
     python benchmarks/zoo_step.py [--threads 1,2] [--batch 32,128] [--only resnet,vgg]
-                                  [--steps 20] [--json [FILE]]
+                                  [--seconds 2] [--json [FILE]]
 
 Each model is built exactly as its example config builds it (``examples/fashion_mnist/*.toml``:
 the model options, and the input size the config's data gives), once from ``dlcore.nn`` and
@@ -27,6 +27,7 @@ from dlcore.kernels import bench
 from dlcore.models import get_model
 from dlcore.train import load
 from dlcore.train.components import resolve_data
+from examples_table import cpu_name  # this folder's script: one name for the CPU
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -78,7 +79,7 @@ def torch_step(torch, build, x, y):
     return step
 
 
-def measure(torch, example: str, batch: int, threads: int, steps: int) -> dict:
+def measure(torch, example: str, batch: int, threads: int, seconds: float) -> dict:
     build, shape = example_model(example)
     rng = np.random.default_rng(0)
     inputs = rng.standard_normal((batch, *shape), dtype=np.float32)
@@ -86,9 +87,9 @@ def measure(torch, example: str, batch: int, threads: int, steps: int) -> dict:
     runners = {"dlcore": dlcore_step(build, inputs, targets)}
     if torch is not None:
         runners["torch"] = torch_step(torch, build, inputs, targets)
-    seconds = bench.interleaved_medians(runners, budget=0.0, rounds=ROUNDS,
-                                        min_calls=steps, max_calls=steps)
-    ours, theirs = seconds["dlcore"], seconds.get("torch")
+    medians = bench.interleaved_medians(runners, budget=seconds, rounds=ROUNDS,
+                                        min_calls=ROUNDS, max_calls=100 * ROUNDS)
+    ours, theirs = medians["dlcore"], medians.get("torch")
     return {"example": example, "input": "x".join(map(str, shape)), "batch": batch,
             "threads": threads, "dlcore_ms": ours * 1e3,
             "torch_ms": theirs and theirs * 1e3, "ratio": theirs and theirs / ours}
@@ -105,16 +106,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=_ints, default=[1, 2], help="e.g. 1,2")
     parser.add_argument("--batch", type=_ints, default=[32, 128], help="e.g. 32,128")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per round and side")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="timing budget per model and side (at least one step a round)")
     parser.add_argument("--only", default="", help="comma-separated example names")
     parser.add_argument("--json", nargs="?", const=str(RESULTS / "zoo_step.json"),
                         metavar="FILE", help="also write the rows as JSON "
                         "(default file: benchmarks/results/zoo_step.json)")
     args = parser.parse_args()
     chosen = [e for e in EXAMPLES if not args.only or e in args.only.split(",")]
-    if not chosen or args.steps < 1:
+    if not chosen or args.seconds <= 0:
         parser.error(f"nothing to time: --only {args.only!r} names none of {', '.join(EXAMPLES)}"
-                     if not chosen else f"--steps must be >= 1, got {args.steps}")
+                     if not chosen else f"--seconds must be > 0, got {args.seconds}")
     try:
         import torch
     except ImportError:
@@ -122,14 +124,14 @@ def main():
         print("PyTorch is not installed: timing dlcore alone", file=sys.stderr)
     rows = []
     print(f"training step, dlcore vs PyTorch, same builder (kernel path {kernels.cpu_path()}); "
-          f"median of {ROUNDS} rounds of {args.steps} steps")
+          f"median step of {ROUNDS} alternating rounds, {args.seconds:g} s per side")
     print(f"{'example':14} {'input':>8} {'batch':>5} {'thr':>3} {'dlcore ms':>10} "
           f"{'torch ms':>9} {'torch/dlcore':>12}")
     for threads in args.threads:
         with bench.same_threads(threads, torch):
             for example in chosen:
                 for batch in args.batch:
-                    r = measure(torch, example, batch, threads, args.steps)
+                    r = measure(torch, example, batch, threads, args.seconds)
                     rows.append(r)
                     theirs = (f"{r['torch_ms']:9.2f} {r['ratio']:12.2f}" if r["torch_ms"]
                               else f"{'-':>9} {'-':>12}")
@@ -138,14 +140,9 @@ def main():
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"cpu": bench_cpu(), "cpu_path": kernels.cpu_path(),
+        path.write_text(json.dumps({"cpu": cpu_name(), "cpu_path": kernels.cpu_path(),
                                     "rows": rows}, indent=2) + "\n")
         print(f"wrote {path}")
-
-
-def bench_cpu() -> str:
-    from examples_table import cpu_name
-    return cpu_name()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
  * The chunk size depends only on the geometry, never on the thread count: dW accumulates over
  * chunks in a fixed order, so results are bit-identical for any thread count.
  * A 1x1, stride-1, unpadded convolution needs no columns: the input plane is the matrix.
- * Stride-1 convolutions skip the columns of the forward pass and of dX too: with few channels
+ * Stride-1 convolutions of planes of at least dl_conv_views_min_pixels() output pixels (100
+ * by default; smaller planes batch better as columns) skip the columns of the forward pass and
+ * of dX too: with few channels
  * per group by a direct convolution over shifted views (conv_direct.c), whose dW (when small)
  * also reads the views in place; with many by GEMMs over the same views, or on AVX-512 (where
  * the planes fit its blocks) by the direct convolution's deep blocks, and dW by a transposed
@@ -21,6 +23,15 @@
 
 enum { COLS_BUDGET_BYTES = 2 << 20 };
 
+static int64_t views_min_pixels = VIEWS_MIN_PIXELS;
+
+int64_t dl_conv_views_min_pixels(int64_t pixels)
+{
+    const int64_t previous = views_min_pixels;
+    if (pixels >= 0) views_min_pixels = pixels;
+    return previous;
+}
+
 static conv_dims_t conv_dims(const dl_conv2d_t *p)
 {
     conv_dims_t d;
@@ -31,7 +42,7 @@ static conv_dims_t conv_dims(const dl_conv2d_t *p)
     d.ohw = p->oh * p->ow;
     d.pointwise = p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 &&
                   p->pt == 0 && p->pb == 0 && p->pl == 0 && p->pr == 0;
-    const int views = !d.pointwise && p->sh == 1 && p->sw == 1 &&
+    const int views = !d.pointwise && p->sh == 1 && p->sw == 1 && d.ohw >= views_min_pixels &&
                       p->pt <= (p->kh - 1) * p->dh && p->pb <= (p->kh - 1) * p->dh &&
                       p->pl <= (p->kw - 1) * p->dw && p->pr <= (p->kw - 1) * p->dw;
     d.shifted = views && d.cg >= SHIFTED_MIN_CHANNELS;

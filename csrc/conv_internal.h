@@ -20,8 +20,12 @@ void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float 
 
 /* Below this many floats of work a parallel region costs more than it saves. From this many
  * channels per group a stride-1 convolution's taps are deep enough for GEMMs (conv_shifted.c)
- * or, on AVX-512, for the direct convolution's deep blocks (conv_direct.c). */
-enum { PARALLEL_MIN_FLOATS = 1 << 15, SHIFTED_MIN_CHANNELS = 32 };
+ * or, on AVX-512, for the direct convolution's deep blocks (conv_direct.c). Below
+ * VIEWS_MIN_PIXELS output pixels per plane the shifted views work image by image on too few
+ * columns: the im2col columns of a chunk of images make one wide GEMM instead (a VGG's 4x4
+ * and 2x2 planes ran 2-3x faster so, 14x14 planes 1.3x slower; the default of
+ * dl_conv_views_min_pixels). */
+enum { PARALLEL_MIN_FLOATS = 1 << 15, SHIFTED_MIN_CHANNELS = 32, VIEWS_MIN_PIXELS = 100 };
 
 /* A checked layer's derived sizes and algorithm (conv.c's conv_dims) */
 typedef struct {

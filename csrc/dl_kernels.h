@@ -60,6 +60,10 @@ int dl_conv2d_forward(const dl_conv2d_t *p, const float *x, const float *w,
 /* Any of dx (N,C,H,W), dw (OC,C/g,KH,KW), db (OC) may be NULL; the others are overwritten. */
 int dl_conv2d_backward(const dl_conv2d_t *p, const float *x, const float *w, const float *dy,
                        float *dx, float *dw, float *db);
+/* Stride-1 convolutions of planes with at least this many output pixels use shifted views
+ * (no column matrix); smaller ones im2col chunks of images (the faster choice). Sets it when
+ * pixels >= 0 (tests use 0 to reach the view paths on small shapes); returns the old value. */
+int64_t dl_conv_views_min_pixels(int64_t pixels);
 
 /* ---- pool.c: 2-D max / average pooling ------------------------------------------------ */
 typedef struct {
@@ -81,9 +85,27 @@ int dl_avgpool2d_backward(const dl_pool2d_t *p, int count_include_pad, const flo
 int dl_global_avgpool2d_forward(int64_t nc, int64_t hw, const float *x, float *y);
 int dl_global_avgpool2d_backward(int64_t nc, int64_t hw, const float *dy, float *dx);
 
-/* ---- elementwise.c: ReLU, axpby -------------------------------------------------------- */
+/* ---- batchnorm.c: batch normalisation per channel of x (N, C, S), S the spatial size --
+ * Training writes mean and var (C): the batch mean and biased variance, summed in double;
+ * evaluation reads them (the running statistics). Both write inv_std (C) = 1/sqrt(var + eps)
+ * and y = (x - mean) * inv_std * weight + bias, weight and bias (C) or NULL (1 and 0).
+ * Threads split the channels, so results are bit-identical for any thread count. */
+int dl_batchnorm_forward(int64_t n, int64_t c, int64_t s, const float *x, const float *weight,
+                         const float *bias, double eps, int training, float *mean, float *var,
+                         float *inv_std, float *y);
+/* Gradients from forward's mean and inv_std, xhat = (x - mean) * inv_std recomputed from x.
+ * Training: dx = w*inv_std*(dy - mean(dy) - xhat*mean(dy*xhat)), the means over N and S;
+ * evaluation: dx = w*inv_std*dy. dweight = sum(dy*xhat), dbias = sum(dy). Any of
+ * dx (N, C, S), dweight (C), dbias (C) may be NULL. */
+int dl_batchnorm_backward(int64_t n, int64_t c, int64_t s, const float *x, const float *dy,
+                          const float *mean, const float *inv_std, const float *weight,
+                          int training, float *dx, float *dweight, float *dbias);
+
+/* ---- elementwise.c: ReLU, add+ReLU, axpby ---------------------------------------------- */
 int dl_relu_forward(int64_t n, const float *x, float *y);
 int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
+/* y = max(a + b, 0), a residual block's join in one pass; its backward is dl_relu_backward. */
+int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y);
 /* y = alpha*x + beta*y in place (x and y do not overlap); beta == 0 does not read y. */
 int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y);
 

@@ -1,6 +1,6 @@
 /* elementwise.c: streaming kernels, threaded over fixed contiguous blocks: ReLU forward and
- * backward, and the optimizers' in-place y = alpha*x + beta*y. Plain C that -O3 vectorises on
- * every path. */
+ * backward, the fused add+ReLU of residual blocks, and the optimizers' in-place
+ * y = alpha*x + beta*y. Plain C that -O3 vectorises on every path. */
 #include "dl_kernels.h"
 
 #define PARALLEL_MIN 65536 /* below this a second thread costs more than it saves */
@@ -11,6 +11,15 @@ static void relu_block(int64_t n, const float *restrict x, float *restrict y)
 {
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i];
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
+    }
+}
+
+static void add_relu_block(int64_t n, const float *restrict a, const float *restrict b,
+                           float *restrict y)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
         y[i] = v > 0.0f || v != v ? v : 0.0f;
     }
 }
@@ -33,6 +42,16 @@ int dl_relu_forward(int64_t n, const float *x, float *y)
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (n > PARALLEL_MIN)
     for (int64_t b = 0; b < n; b += BLOCK)
         relu_block(n - b < BLOCK ? n - b : BLOCK, x + b, y + b);
+    return DL_OK;
+}
+
+/* a, b: (n) -> y: (n), y = max(a + b, 0): one pass where add then ReLU make three */
+int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y)
+{
+    if (n < 0 || (n > 0 && (!a || !b || !y))) return DL_EINVAL;
+#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (n > PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i += BLOCK)
+        add_relu_block(n - i < BLOCK ? n - i : BLOCK, a + i, b + i, y + i);
     return DL_OK;
 }
 

@@ -29,12 +29,22 @@ backend, since the C kernels are float32 only; padding is per side,
   ``avg_pool2d_backward(dy, x_shape, kernel_size, stride, padding, count_include_pad=True)``.
 - ``global_avg_pool2d_forward(x)``: (N, C, H, W) -> (N, C);
   ``global_avg_pool2d_backward(dy, x_shape)``.
+- ``batch_norm_forward(x, weight=None, bias=None, mean=None, var=None, eps=1e-5,
+  training=True)`` -> ``(y, mean, var, inv_std)``: x (N, C, ...) normalised per channel over
+  N and the spatial dims, ``y = (x - mean) * inv_std * weight + bias``, ``inv_std =
+  1/sqrt(var + eps)``; training computes mean and var (biased) from the batch, evaluation
+  takes them (the running statistics; given only then). weight, bias, mean, var (C,).
+- ``batch_norm_backward(x, dy, mean, inv_std, weight=None, training=True, need_dx=True,
+  need_dweight=True, need_dbias=True)`` -> ``(dx, dweight, dbias)`` from forward's mean and
+  inv_std (xhat is recomputed from x), ``None`` where not needed.
 - ``softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
   label_smoothing=0.0, need_grad=True)`` -> ``(loss, dlogits)``: logits (N, C), target int64
   (N,); loss is a 0-d array for "mean"/"sum" and (N,) for "none"; dlogits (N, C) is the
   gradient of that loss (for "none", of each row's own loss), ``None`` unless need_grad.
 - ``relu_forward(x)`` -> ``max(x, 0)`` (any shape); ``relu_backward(y, dy)`` -> dy where the
   output y > 0, else 0.
+- ``add_relu_forward(a, b)`` -> ``max(a + b, 0)``, a and b of one shape (no broadcasting);
+  its backward is ``relu_backward(y, dy)``, the gradient of both a and b.
 - ``axpby(x, y, alpha=1.0, beta=1.0)`` -> y, updated in place to ``alpha * x + beta * y`` (y
   C-contiguous and writeable for the C backend; beta == 0 does not read y).
 """
@@ -52,8 +62,9 @@ from . import reference
 KERNELS = (
     "gemm", "conv2d_forward", "conv2d_backward", "im2col", "col2im",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
-    "global_avg_pool2d_forward", "global_avg_pool2d_backward", "softmax_cross_entropy",
-    "relu_forward", "relu_backward", "axpby",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward", "batch_norm_forward",
+    "batch_norm_backward", "softmax_cross_entropy", "relu_forward", "relu_backward",
+    "add_relu_forward", "axpby",
 )
 
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):

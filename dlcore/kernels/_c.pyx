@@ -39,6 +39,7 @@ cdef extern from "dl_kernels.h" nogil:
                           const float *bias, float *y)
     int dl_conv2d_backward(const dl_conv2d_t *p, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db)
+    int64_t dl_conv_views_min_pixels(int64_t pixels)
 
     ctypedef struct dl_pool2d_t:
         int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow
@@ -53,8 +54,16 @@ cdef extern from "dl_kernels.h" nogil:
     int dl_global_avgpool2d_forward(int64_t nc, int64_t hw, const float *x, float *y)
     int dl_global_avgpool2d_backward(int64_t nc, int64_t hw, const float *dy, float *dx)
 
+    int dl_batchnorm_forward(int64_t n, int64_t c, int64_t s, const float *x,
+                             const float *weight, const float *bias, double eps, int training,
+                             float *mean, float *var, float *inv_std, float *y)
+    int dl_batchnorm_backward(int64_t n, int64_t c, int64_t s, const float *x, const float *dy,
+                              const float *mean, const float *inv_std, const float *weight,
+                              int training, float *dx, float *dweight, float *dbias)
+
     int dl_relu_forward(int64_t n, const float *x, float *y)
     int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx)
+    int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y)
     int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y)
 
     int dl_softmax_xent(int64_t n, int64_t c, const float *logits, const int64_t *target,
@@ -64,7 +73,8 @@ cdef extern from "dl_kernels.h" nogil:
 # ---- validation ------------------------------------------------------------------------
 
 cdef _f32(name, x, int ndim):
-    """x as a C-contiguous float32 array of `ndim` dims (a copy only if not contiguous)."""
+    """x as a C-contiguous float32 array of `ndim` dims (a copy only if not contiguous; not
+    np.ascontiguousarray on a 0-d array, which would make it 1-d)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype != np.float32:
@@ -72,7 +82,7 @@ cdef _f32(name, x, int ndim):
                         f"(shape {x.shape}); use the 'numpy' backend for other dtypes")
     if ndim >= 0 and x.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
-    return np.ascontiguousarray(x)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
 cdef _out_f32(name, x, shape):
@@ -146,6 +156,15 @@ def set_num_threads(int n):
     dl_set_num_threads(n)
 
 
+def conv_views_min_pixels(pixels=None):
+    """Output pixels per plane from which stride-1 convolutions use shifted views instead of
+    im2col columns; sets it when given (for tests: 0 reaches the view paths on any shape) and
+    returns the value before."""
+    if pixels is not None and pixels < 0:
+        raise ValueError(f"conv_views_min_pixels must be >= 0, got {pixels}")
+    return dl_conv_views_min_pixels(-1 if pixels is None else pixels)
+
+
 def peak_gflops(path=None, double seconds=0.2):
     """One thread's measured FMA peak (GFLOP/s) on `path` (default: the path in use)."""
     cdef int p = dl_cpu_path() if path is None else PATHS[path]
@@ -157,5 +176,6 @@ def peak_gflops(path=None, double seconds=0.2):
 include "_gemm.pxi"
 include "_conv.pxi"
 include "_pool.pxi"
+include "_batchnorm.pxi"
 include "_xent.pxi"
 include "_elementwise.pxi"

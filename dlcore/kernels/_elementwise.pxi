@@ -1,4 +1,4 @@
-# Elementwise bindings: ReLU, axpby (included by _c.pyx).
+# Elementwise bindings: ReLU, add+ReLU, axpby (included by _c.pyx).
 
 def relu_forward(x):
     x = _f32("x", x, -1)
@@ -28,6 +28,23 @@ def relu_backward(y, dy):
         code = dl_relu_backward(n, py, pdy, pdx)
     _check(code, "relu_backward")
     return dx
+
+
+def add_relu_forward(a, b):
+    a = _f32("a", a, -1)
+    b = _f32("b", b, -1)
+    if a.shape != b.shape:
+        raise ValueError(f"add_relu_forward: a {a.shape} and b {b.shape} differ in shape")
+    y = np.empty_like(a)
+    cdef int64_t n = a.size
+    cdef const float *pa = _fptr(a)
+    cdef const float *pb = _fptr(b)
+    cdef float *py = _wptr(y)
+    cdef int code
+    with nogil:
+        code = dl_add_relu_forward(n, pa, pb, py)
+    _check(code, "add_relu_forward")
+    return y
 
 
 def axpby(x, y, float alpha=1.0, float beta=1.0):

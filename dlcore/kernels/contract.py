@@ -6,6 +6,7 @@ The C functions check sizes again before touching memory (``dl_conv2d_check``,
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +45,14 @@ class Pool2d(NamedTuple):
     padding: tuple[int, int]
     oh: int
     ow: int
+
+
+class BatchNorm(NamedTuple):
+    """x (N, C, *spatial) as the batch-norm kernels view it: (N, C, S), S the product of the
+    spatial dims (1 for (N, C) input)."""
+    n: int
+    c: int
+    s: int
 
 
 def _shape(name: str, shape, ndim: int, layout: str, op: str) -> tuple[int, ...]:
@@ -122,3 +131,47 @@ def softmax_cross_entropy(logits: np.ndarray, target, reduction, label_smoothing
         raise ValueError(f"softmax_cross_entropy: logits must have at least one class, got "
                          f"shape {logits.shape}")
     return label_smoothing
+
+
+def _batch_norm(op: str, x_shape, required: dict, optional: dict) -> BatchNorm:
+    """x (N, C, ...) with no empty dim; each per-channel array of shape (C,), or None when
+    optional."""
+    shape = tuple(int(v) for v in x_shape)
+    if len(shape) < 2:
+        raise ValueError(f"{op}: x must be (N, C) or (N, C, ...), got shape {shape}")
+    if 0 in shape:
+        raise ValueError(f"{op}: empty input of shape {shape}")
+    c = shape[1]
+    for name, a in {**required, **optional}.items():
+        if a is None and name in optional:
+            continue
+        got = getattr(a, "shape", None)
+        if got != (c,):
+            what = got if got is not None else "None" if a is None else type(a).__name__
+            raise ValueError(f"{op}: {name} must have shape ({c},) for x of shape {shape}, "
+                             f"got {what}")
+    return BatchNorm(shape[0], c, math.prod(shape[2:]))
+
+
+def batch_norm_forward(x_shape, weight, bias, mean, var, eps, training) -> tuple[BatchNorm, float]:
+    """Checked view of ``batch_norm_forward``; returns it and ``eps`` as a float. mean and var
+    are the running statistics evaluation normalises with: given exactly when not training."""
+    op = "batch_norm_forward"
+    eps = checks.in_range(op, "eps", eps, 0.0)
+    if training and (mean is not None or var is not None):
+        raise ValueError(f"{op}: mean and var are for training=False; training computes the "
+                         f"batch's own")
+    if not training and (mean is None or var is None):
+        raise ValueError(f"{op}: training=False needs mean and var (the running statistics)")
+    running = {} if training else {"mean": mean, "var": var}
+    return _batch_norm(op, x_shape, running, {"weight": weight, "bias": bias}), eps
+
+
+def batch_norm_backward(x_shape, dy_shape, mean, inv_std, weight) -> BatchNorm:
+    """Checked view of ``batch_norm_backward``: dy of x's shape, forward's mean and inv_std."""
+    g = _batch_norm("batch_norm_backward", x_shape, {"mean": mean, "inv_std": inv_std},
+                    {"weight": weight})
+    if tuple(dy_shape) != tuple(x_shape):
+        raise ValueError(f"batch_norm_backward: dy must have x's shape {tuple(x_shape)}, "
+                         f"got {tuple(dy_shape)}")
+    return g

@@ -210,6 +210,56 @@ def global_avg_pool2d_backward(dy, x_shape):
     return np.broadcast_to((dy / (h * w))[:, :, None, None], x_shape).astype(dy.dtype)
 
 
+# ---- batch normalisation -----------------------------------------------------------------
+
+def _per_channel(name, a):
+    """A (C,) array (already shape-checked) as float64 column (C, 1); None stays None."""
+    return None if a is None else _float_array(name, a, 1).astype(np.float64)[:, None]
+
+
+def batch_norm_forward(x, weight=None, bias=None, mean=None, var=None, eps=1e-5, training=True):
+    """Per channel (dim 1) of x (N, C, ...): ``(x - mean) / sqrt(var + eps) * weight + bias``
+    with the batch's mean and biased variance (training) or the given running ones; returns
+    ``(y, mean, var, inv_std)``, the statistics (C,). Computed in float64, given in x's dtype."""
+    x = _float_array("x", x)
+    g, eps = contract.batch_norm_forward(x.shape, weight, bias, mean, var, eps, training)
+    x3 = x.reshape(g.n, g.c, g.s).astype(np.float64)
+    if training:
+        mean = x3.mean(axis=(0, 2))[:, None]
+        var = ((x3 - mean) ** 2).mean(axis=(0, 2))[:, None]
+    else:
+        mean, var = _per_channel("mean", mean), _per_channel("var", var)
+    inv_std = 1 / np.sqrt(var + eps)
+    weight, bias = _per_channel("weight", weight), _per_channel("bias", bias)
+    y = (x3 - mean) * (inv_std if weight is None else inv_std * weight)
+    if bias is not None:
+        y += bias
+    return (y.astype(x.dtype).reshape(x.shape),
+            *(v[:, 0].astype(x.dtype) for v in (mean, var, inv_std)))
+
+
+def batch_norm_backward(x, dy, mean, inv_std, weight=None, training=True, need_dx=True,
+                        need_dweight=True, need_dbias=True):
+    """Gradients of ``batch_norm_forward`` from its mean and inv_std, xhat recomputed from x:
+    ``(dx, dweight, dbias)``, None where not needed; in training mean and var depend on x."""
+    x, dy = _float_array("x", x), _float_array("dy", dy)
+    g = contract.batch_norm_backward(x.shape, dy.shape, mean, inv_std, weight)
+    mean, inv_std = _per_channel("mean", mean), _per_channel("inv_std", inv_std)
+    x3, dy3 = (a.reshape(g.n, g.c, g.s).astype(np.float64) for a in (x, dy))
+    xhat = (x3 - mean) * inv_std
+    dweight = (dy3 * xhat).sum(axis=(0, 2)).astype(x.dtype) if need_dweight else None
+    dbias = dy3.sum(axis=(0, 2)).astype(x.dtype) if need_dbias else None
+    dx = None
+    if need_dx:
+        if training:
+            dy3 = (dy3 - dy3.mean(axis=(0, 2), keepdims=True)
+                   - xhat * (dy3 * xhat).mean(axis=(0, 2), keepdims=True))
+        weight = _per_channel("weight", weight)
+        dx = (dy3 * (inv_std if weight is None else inv_std * weight)).astype(x.dtype)
+        dx = dx.reshape(x.shape)
+    return dx, dweight, dbias
+
+
 # ---- softmax cross-entropy -------------------------------------------------------------
 
 def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
@@ -246,7 +296,7 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     return np.asarray(out, dtype=logits.dtype), grad
 
 
-# ---- elementwise: ReLU, axpby ------------------------------------------------------------
+# ---- elementwise: ReLU, add+ReLU, axpby ---------------------------------------------------
 
 def relu_forward(x):
     """max(x, 0) elementwise (NaN stays NaN)."""
@@ -261,6 +311,15 @@ def relu_backward(y, dy):
     if y.shape != dy.shape:
         raise ValueError(f"relu_backward: y {y.shape} and dy {dy.shape} differ in shape")
     return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+def add_relu_forward(a, b):
+    """max(a + b, 0) elementwise for a and b of one shape (no broadcasting); its backward is
+    ``relu_backward`` of the output, the same gradient for a and b."""
+    a, b = _float_array("a", a), _float_array("b", b)
+    if a.shape != b.shape:
+        raise ValueError(f"add_relu_forward: a {a.shape} and b {b.shape} differ in shape")
+    return relu_forward(a + b)
 
 
 def axpby(x, y, alpha=1.0, beta=1.0):

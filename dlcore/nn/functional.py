@@ -1,6 +1,7 @@
 """PyTorch-named functions (``import dlcore.nn.functional as F``), built from dlcore.ops."""
 from ..ops.activation import (
-    elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, silu, softmax, softplus, tanh,
+    add_relu, elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, silu, softmax, softplus,
+    tanh,
 )
 from ..ops.attention import scaled_dot_product_attention
 from ..ops.conv import conv2d
@@ -16,7 +17,7 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import pad
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "adaptive_avg_pool2d", "add_relu", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "embedding",
     "gelu", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "prelu", "relu",

@@ -19,6 +19,21 @@ def relu(x: Tensor) -> Tensor:
     return Tensor._make(out, (x,), lambda g: (kernels.relu_backward(out, g),))
 
 
+def add_relu(a: Tensor, b) -> Tensor:
+    """``relu(a + b)``, a residual block's join, in one pass (add then ReLU make three) with one
+    gradient for both inputs. Inputs that differ in shape or dtype (broadcasting, a number)
+    take the two ops."""
+    if not (isinstance(b, Tensor) and a.shape == b.shape and a.dtype == b.dtype
+            and a.dtype.kind == "f"):
+        return relu(a + b)
+    out = kernels.add_relu_forward(a.data, b.data)
+
+    def backward(g):
+        grad = kernels.relu_backward(out, g)
+        return (grad if a.requires_grad else None), (grad if b.requires_grad else None)
+    return Tensor._make(out, (a, b), backward)
+
+
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """``x`` for x > 0, ``negative_slope * x`` otherwise."""
     slope = np.where(x.data > 0, 1, negative_slope).astype(x.dtype)

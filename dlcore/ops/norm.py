@@ -1,8 +1,10 @@
-"""Batch and layer normalisation, each one fused op with its closed-form backward."""
+"""Batch and layer normalisation, each one fused op with its closed-form backward; batch norm's
+statistics, normalisation and gradients are kernels."""
 from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..tensor import Tensor
 
 
@@ -46,7 +48,9 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
 
     Training uses the batch statistics (biased variance) and, when given, updates
     ``running_mean``/``running_var`` in place: ``r = (1 - momentum) r + momentum · stat``, the
-    variance unbiased, as in PyTorch. Otherwise the running statistics are used.
+    variance unbiased, as in PyTorch. Otherwise the running statistics are used. Forward and
+    backward are kernels (C for float32): NumPy's passes over the batch made this op the main
+    cost of a CNN step besides the convolutions.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm expects input (N, C) or (N, C, ...), got {input.shape}")
@@ -56,33 +60,35 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
         if t is not None and t.shape != (channels,):
             raise ValueError(f"batch_norm: {name} must have shape ({channels},) for input of "
                              f"shape {input.shape}, got {t.shape}")
-    axes = (0,) + tuple(range(2, input.ndim))
-    shape = (1, channels) + (1,) * (input.ndim - 2)
-    x = input.data
+    x = input.data if input.dtype in (np.float32, np.float64) else input.data.astype(np.float64)
+
+    def cast(t):  # a per-channel array in x's dtype: the kernels take one dtype
+        return None if t is None else _array(t).astype(x.dtype, copy=False)
+    w, b = cast(weight), cast(bias)
     if training:
         count = x.size // channels
         if count < 2:
             raise ValueError(f"batch_norm in training needs more than one value per channel, "
                              f"got input of shape {input.shape}")
-        xhat, inv_std, mean, var = _normalize(x, axes, eps)
+        out, mean, var, inv_std = kernels.batch_norm_forward(x, w, b, eps=eps, training=True)
         if running_mean is not None:
-            _update(running_mean, mean.reshape(-1), momentum)
+            _update(running_mean, mean, momentum)
         if running_var is not None:
-            _update(running_var, var.reshape(-1) * (count / (count - 1)), momentum)
+            _update(running_var, var * (count / (count - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm with training=False needs running_mean and running_var")
-        inv_std = (1.0 / np.sqrt(_array(running_var) + eps)).reshape(shape).astype(x.dtype)
-        xhat = (x - _array(running_mean).reshape(shape)) * inv_std
+        out, mean, _, inv_std = kernels.batch_norm_forward(
+            x, w, b, cast(running_mean), cast(running_var), eps, training=False)
 
     def backward(g):
-        g_xhat = g * weight.data.reshape(shape) if weight is not None else g
-        gx = None
-        if input.requires_grad:
-            gx = _normalize_backward(g_xhat, xhat, inv_std, axes) if training else g_xhat * inv_std
-        return (gx,) + _affine_grads(g, xhat, weight, bias, axes, shape)
+        dx, dw, db = kernels.batch_norm_backward(
+            x, g.astype(x.dtype, copy=False), mean, inv_std, w, training,
+            need_dx=input.requires_grad, need_dweight=weight is not None and weight.requires_grad,
+            need_dbias=bias is not None and bias.requires_grad)
+        return (dx,) + ((dw,) if weight is not None else ()) + ((db,) if bias is not None else ())
     parents = (input,) + tuple(t for t in (weight, bias) if t is not None)
-    return Tensor._make(_affine(xhat, weight, bias, shape), parents, backward)
+    return Tensor._make(out, parents, backward)
 
 
 def _array(t) -> np.ndarray:

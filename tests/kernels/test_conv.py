@@ -16,6 +16,15 @@ from dlcore.kernels import reference as R                             # noqa: E4
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 
+@pytest.fixture(autouse=True, params=["views on any plane", "default algorithm choice"])
+def views_min_pixels(request):
+    """Every test twice: with the shifted-view paths on every stride-1 shape (the small shapes
+    here would otherwise take im2col columns) and with the default choice."""
+    previous = C.conv_views_min_pixels(0 if request.param == "views on any plane" else None)
+    yield
+    C.conv_views_min_pixels(previous)
+
+
 sizes = st.sampled_from([1, 2, 3, 5, 7, 11])
 geometries = st.fixed_dictionaries({
     "n": st.sampled_from([1, 2, 3]), "groups": st.sampled_from([1, 2, 3]),

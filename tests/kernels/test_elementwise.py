@@ -33,6 +33,13 @@ def test_relu_on_every_path_and_thread_count_keeps_nan_and_non_contiguous_input(
     np.testing.assert_array_equal(one, R.relu_forward(np.ascontiguousarray(view)))
 
 
+def test_elementwise_kernels_keep_a_0d_shape():
+    x, dy = np.array(-2.0, np.float32), np.array(3.0, np.float32)
+    for y in (C.relu_forward(x), C.add_relu_forward(x, dy), C.relu_backward(dy, dy)):
+        assert y.shape == ()
+    assert C.add_relu_forward(x, dy) == 1.0 and C.relu_backward(dy, dy) == 3.0
+
+
 def test_relu_refuses_bad_arguments():
     x = np.ones((2, 3), np.float32)
     with pytest.raises(TypeError, match="float32"):

@@ -1,4 +1,4 @@
-"""Bad arguments to the conv, pooling and cross-entropy kernels: a ValueError or TypeError
+"""Bad arguments to the conv, pooling, batch-norm, cross-entropy and add+ReLU kernels: a ValueError or TypeError
 naming the problem, never a crash or garbage — the same from the C binding and the NumPy
 reference, which share their checks (`dlcore.kernels.contract`)."""
 import numpy as np
@@ -65,6 +65,69 @@ def test_max_pool_backward_checks_every_index(bad):
         C.max_pool2d_backward(y, idx, X.shape)
     with pytest.raises(TypeError, match="int64"):
         C.max_pool2d_backward(y, idx.astype(np.int32), X.shape)
+
+
+C4 = np.ones(4, np.float32)
+
+
+BATCH_NORM_CASES = [
+    (lambda K: K.batch_norm_forward(X.astype(np.float16)), TypeError, "x must be float32"),
+    (lambda K: K.batch_norm_forward(X.tolist()), TypeError, "x must be a numpy.ndarray"),
+    (lambda K: K.batch_norm_forward(X[0, 0, 0]), ValueError, r"x must be \(N, C\) or"),
+    (lambda K: K.batch_norm_forward(X[:0]), ValueError, "empty input"),
+    (lambda K: K.batch_norm_forward(X, np.ones(3, np.float32)), ValueError,
+     r"weight must have shape \(4,\) for x of shape \(2, 4, 6, 6\), got \(3,\)"),
+    (lambda K: K.batch_norm_forward(X, C4, C4[:, None]), ValueError,
+     r"bias must have shape \(4,\)"),
+    (lambda K: K.batch_norm_forward(X, C4, C4.astype(np.int32)), TypeError,
+     "bias must be float32"),
+    (lambda K: K.batch_norm_forward(X, training=False), ValueError,
+     "training=False needs mean and var"),
+    (lambda K: K.batch_norm_forward(X, mean=C4, var=C4), ValueError,
+     "mean and var are for training=False"),
+    (lambda K: K.batch_norm_forward(X, mean=C4, var=C4[:2], training=False), ValueError,
+     r"var must have shape \(4,\)"),
+    (lambda K: K.batch_norm_forward(X, eps=-1e-5), ValueError, "eps must be in"),
+    (lambda K: K.batch_norm_backward(X, X[:1], C4, C4), ValueError,
+     "dy must have x's shape"),
+    (lambda K: K.batch_norm_backward(X, X, C4[:3], C4), ValueError,
+     r"mean must have shape \(4,\)"),
+    (lambda K: K.batch_norm_backward(X, X, C4, None), ValueError,
+     r"inv_std must have shape \(4,\) for x of shape \(2, 4, 6, 6\), got None"),
+    (lambda K: K.batch_norm_backward(X, X, C4, C4, np.ones(5, np.float32)), ValueError,
+     r"weight must have shape \(4,\)"),
+    (lambda K: K.batch_norm_backward(X, X.astype(np.int64), C4, C4), TypeError,
+     "dy must be float32"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", BATCH_NORM_CASES)
+@BOTH
+def test_batch_norm_rejects_bad_arguments(K, call, error, match):
+    with pytest.raises(error, match=match):
+        call(K)
+
+
+@pytest.mark.parametrize("call", [call for call, error, _ in BATCH_NORM_CASES
+                                  if error is ValueError])
+def test_batch_norm_shape_errors_read_the_same_from_both_backends(call):
+    messages = []
+    for K in (C, reference):
+        with pytest.raises(ValueError) as info:
+            call(K)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] and "\n" not in messages[0]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda K: K.add_relu_forward(X, X[0]), ValueError, "add_relu_forward: a .* and b .* differ"),
+    (lambda K: K.add_relu_forward(X.astype(np.int32), X), TypeError, "a must be float32"),
+    (lambda K: K.add_relu_forward(X, list(X)), TypeError, "b must be a numpy.ndarray"),
+])
+@BOTH
+def test_add_relu_rejects_bad_arguments(K, call, error, match):
+    with pytest.raises(error, match=match):
+        call(K)
 
 
 Z = np.zeros((3, 5), np.float32)

@@ -195,3 +195,50 @@ def test_gemm_transposes_alpha_beta():
     assert np.all(np.isfinite(R.gemm(a, b, nan_c, trans_a=True, trans_b=True)))
     with pytest.raises(ValueError, match="inner dimensions"):
         R.gemm(a, b)
+
+
+def _numeric_gradient(f, a, eps=1e-6):
+    """Central differences of the scalar f at a (float64), one element at a time."""
+    grad = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[idx] = eps
+        grad[idx] = (f(a + e) - f(a - e)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4), (1, 2, 3, 2), (3, 1, 2, 1, 2)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_matches_the_definition_and_finite_differences(shape, training):
+    rng = np.random.default_rng(len(shape) + training)
+    c = shape[1]
+    x, dy = rng.standard_normal(shape), rng.standard_normal(shape)
+    w, b = rng.standard_normal(c), rng.standard_normal(c)
+    running = (None, None) if training else (rng.standard_normal(c), rng.uniform(0.5, 2, c))
+    y, mean, var, inv_std = R.batch_norm_forward(x, w, b, *running, eps=1e-3,
+                                                 training=training)
+    for ch in range(c):                                      # one channel at a time
+        v = x[:, ch]
+        m, s2 = (v.mean(), v.var()) if training else (running[0][ch], running[1][ch])
+        np.testing.assert_allclose(y[:, ch], (v - m) / np.sqrt(s2 + 1e-3) * w[ch] + b[ch],
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose((mean[ch], var[ch]), (m, s2), rtol=1e-12, atol=1e-15)
+    dx, dw, db = R.batch_norm_backward(x, dy, mean, inv_std, w, training)
+
+    def loss(xx=x, ww=w, bb=b):
+        return float(np.sum(dy * R.batch_norm_forward(xx, ww, bb, *running, eps=1e-3,
+                                                      training=training)[0]))
+    np.testing.assert_allclose(dx, _numeric_gradient(lambda a: loss(xx=a), x), rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(dw, _numeric_gradient(lambda a: loss(ww=a), w), rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(db, _numeric_gradient(lambda a: loss(bb=a), b), rtol=1e-6,
+                               atol=1e-8)
+
+
+def test_add_relu_is_the_positive_part_of_the_sum():
+    a = np.array([[-1.0, 2.0, 0.5], [3.0, -4.0, np.nan]])
+    b = np.array([[0.5, -3.0, -0.5], [1.0, 5.0, 1.0]])
+    np.testing.assert_array_equal(R.add_relu_forward(a, b), [[0, 0, 0], [4, 1, np.nan]])
+    with pytest.raises(ValueError, match="differ in shape"):
+        R.add_relu_forward(a, b.T)

@@ -9,7 +9,7 @@ import dlcore
 import dlcore.nn.functional as F
 from dlcore.testing import gradcheck
 
-from .strategies import randn, seeds, shapes
+from .strategies import broadcast_pairs, randn, seeds, shapes
 
 
 def derivative_at(fn, value: float) -> float:
@@ -77,6 +77,67 @@ def test_prelu_gradient(shape, seed):
     x = randn(shape, seed)
     assert gradcheck(F.prelu, x, randn((shape[1],), seed + 1))
     assert gradcheck(F.prelu, x, randn((1,), seed + 1))
+
+
+class TestAddRelu:
+    """The fused residual join against the two ops it replaces, relu(a + b)."""
+
+    @staticmethod
+    def both_ways(a_data, b_data, dtype, requires=(True, True)):
+        """(output, a.grad, b.grad) of add_relu and of relu(a + b) on fresh tensors."""
+        results = []
+        for fn in (F.add_relu, lambda a, b: F.relu(a + b)):
+            a, b = (dlcore.tensor(d, dtype=dtype, requires_grad=r)
+                    for d, r in zip((a_data, b_data), requires))
+            out = fn(a, b)
+            out.backward(np.random.default_rng(1).standard_normal(out.shape).astype(dtype))
+            results.append((out.data, a.grad, b.grad))
+        return results
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @given(shape=shapes(max_dims=4), seed=seeds)
+    def test_matches_relu_of_the_sum_with_both_gradients(self, dtype, shape, seed):
+        rng = np.random.default_rng(seed)
+        a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+        b.flat[0] = -a.flat[0]                                 # a sum of 0: gradient 0
+        fused, composed = self.both_ways(a, b, dtype)
+        for got, want in zip(fused, composed):
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(fused[1], fused[2])     # one gradient for both
+
+    def test_respects_requires_grad(self):
+        a, b = np.ones((2, 3)), -np.ones((2, 3)) * 0.5
+        (out, ga, gb), _ = self.both_ways(a, b, np.float32, requires=(False, True))
+        assert ga is None and gb is not None
+        a = dlcore.tensor(a, dtype=np.float32)
+        assert not F.add_relu(a, a).requires_grad
+
+    def test_the_same_tensor_twice_gets_both_gradients(self):
+        x = dlcore.tensor([[-1.0, 2.0]], requires_grad=True)
+        F.add_relu(x, x).sum().backward()
+        np.testing.assert_array_equal(x.grad, [[0, 2]])
+
+    @given(pair=broadcast_pairs(), seed=seeds)
+    def test_broadcasting_falls_back_to_relu_of_the_sum(self, pair, seed):
+        (sa, sb), _ = pair
+        rng = np.random.default_rng(seed)
+        fused, composed = self.both_ways(rng.standard_normal(sa), rng.standard_normal(sb),
+                                         np.float32)
+        for got, want in zip(fused, composed):
+            np.testing.assert_array_equal(got, want)
+
+    def test_a_number_or_mixed_dtypes_fall_back(self):
+        x = dlcore.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+        np.testing.assert_array_equal(F.add_relu(x, 1.0).data, [0, 1.5, 3])
+        y = dlcore.tensor([1.0, 1.0, 1.0], dtype=np.float64)
+        assert F.add_relu(x, y).dtype == np.float64
+
+    @given(shape=shapes(), seed=seeds)
+    def test_gradients(self, shape, seed):
+        a, b = randn(shape, seed), randn(shape, seed + 1)
+        b.data[np.abs(a.data + b.data) < 1e-3] += 0.1          # no finite difference on the kink
+        assert gradcheck(F.add_relu, a, b, atol=1e-5)
 
 
 def test_prelu_refuses_a_weight_of_the_wrong_size():

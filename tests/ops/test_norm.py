@@ -6,9 +6,10 @@ from hypothesis import strategies as st
 
 import dlcore
 import dlcore.nn.functional as F
+from dlcore import kernels
 from dlcore.testing import gradcheck
 
-from .strategies import randn, seeds
+from .strategies import SIDES, randn, seeds
 
 
 class TestBatchNorm:
@@ -47,7 +48,8 @@ class TestBatchNorm:
         np.testing.assert_allclose(y.data, expected, rtol=1e-6)
         assert mean.tolist() == [1.0, -1.0]
 
-    @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4), (2, 3, 3, 2), (1, 2, 3, 1)])
+    @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4), (2, 3, 3, 2), (1, 2, 3, 1),
+                                       (3, 1, 2, 1, 2)])
     @given(training=st.booleans(), affine=st.booleans(), seed=seeds)
     def test_gradients(self, shape, training, affine, seed):
         x = randn(shape, seed)
@@ -57,6 +59,53 @@ class TestBatchNorm:
         def normalize(t, *weight_bias):
             return F.batch_norm(t, mean, var, *weight_bias, training=training, momentum=0.0)
         assert gradcheck(normalize, x, *params)
+
+    @given(n=st.sampled_from([1, 2, 5]), c=SIDES, spatial=st.lists(SIDES, max_size=2),
+           training=st.booleans(), affine=st.booleans(), seed=seeds)
+    def test_float32_kernels_match_the_float64_reference(self, n, c, spatial, training,
+                                                         affine, seed):
+        """The C path (float32) against the NumPy reference in float64: output, every
+        gradient, and the running statistics updated the same."""
+        shape = (n, c, *spatial)
+        if training and np.prod(shape) // c < 2:
+            return
+        rng = np.random.default_rng(seed)
+        arrays = [rng.standard_normal(shape) * 2 + 1, rng.standard_normal(shape),
+                  rng.standard_normal(c), rng.standard_normal(c)]
+        results = []
+        for dtype, backend in ((np.float32, "c"), (np.float64, "numpy")):
+            x, g, w, b = (dlcore.tensor(a, dtype=dtype, requires_grad=True) for a in arrays)
+            params = (w, b) if affine else ()
+            stats = (np.zeros(c, dtype), np.full(c, 2.0, dtype))
+            with kernels.use_backend(backend):
+                out = F.batch_norm(x, *stats, *params, training=training, momentum=0.25)
+                out.backward(g.data)
+            results.append([out.data, x.grad, *(t.grad for t in params), *stats])
+        for got, want in zip(*results):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+    def test_gradients_only_where_required(self):
+        x = randn((4, 3, 2), 0)
+        w, b = randn((3,), 1, requires_grad=False), randn((3,), 2)
+        F.batch_norm(x, None, None, w, b, training=True).sum().backward()
+        assert w.grad is None and b.grad is not None and x.grad is not None
+        x = randn((4, 3, 2), 0, requires_grad=False)
+        F.batch_norm(x, np.zeros(3), np.ones(3), w, b).sum().backward()
+        assert x.grad is None
+        np.testing.assert_allclose(b.grad, 2 * 8.0)           # accumulated over two calls
+
+    def test_float32_input_with_float64_statistics_and_parameters(self):
+        """Mixed dtypes (float64 running statistics from NumPy) still run on the kernels."""
+        x = dlcore.tensor(np.random.default_rng(0).standard_normal((4, 3, 2)),
+                          requires_grad=True)
+        w = dlcore.tensor(np.ones(3), dtype=np.float64, requires_grad=True)
+        mean, var = np.zeros(3), np.ones(3)
+        out = F.batch_norm(x, mean, var, w, training=True)
+        assert out.dtype == np.float32 and mean.any()
+        out.sum().backward()
+        assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+        assert F.batch_norm(x, mean, var, w).dtype == np.float32
 
     def test_errors(self):
         with pytest.raises(ValueError, match="more than one value per channel"):

@@ -67,6 +67,8 @@ CASES = {
     "silu": (F.silu, TF.silu, arrays((4, 5))),
     "softplus": (F.softplus, TF.softplus, [arrays((4, 5))[0] * 10]),
     "leaky_relu": (F.leaky_relu, TF.leaky_relu, arrays((4, 5))),
+    "add_relu": (F.add_relu, lambda a, b: TF.relu(a + b), arrays((2, 3, 4, 5), (2, 3, 4, 5))),
+    "add_relu_broadcast": (F.add_relu, lambda a, b: TF.relu(a + b), arrays((2, 3, 4), (3, 1))),
     "prelu": (F.prelu, TF.prelu, arrays((2, 3, 4), (3,))),
     "log_softmax": (lambda x: F.log_softmax(x, 1),
                     lambda x: TF.log_softmax(x, 1), arrays((3, 4, 2))),
@@ -111,12 +113,22 @@ def test_matches_pytorch(name):
     compare(ours, theirs, *inputs)
 
 
-def test_batch_norm_training_and_running_statistics():
-    x, w, b = arrays((6, 3, 2, 2), (3,), (3,))
-    mine_stats = (np.zeros(3, np.float32), np.ones(3, np.float32))
-    torch_stats = (torch.zeros(3), torch.ones(3))
-    compare(lambda *t: F.batch_norm(t[0], *mine_stats, t[1], t[2], training=True, momentum=0.3),
-            lambda *t: TF.batch_norm(t[0], *torch_stats, t[1], t[2], training=True, momentum=0.3),
-            x, w, b)
-    for ours, theirs in zip(mine_stats, torch_stats):
-        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)
+@pytest.mark.parametrize("shape", [(6, 3), (6, 3, 2, 2), (16, 8, 9, 11), (1, 5, 4, 3)])
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_batch_norm_and_running_statistics(shape, training, affine):
+    c = shape[1]
+    x, w, b, mean, var = arrays(shape, (c,), (c,), (c,), (c,), seed=sum(shape))
+    x = x * 2 + 3
+    mine_stats, torch_stats = (mean, var * var + 0.5), (torch.tensor(mean),
+                                                        torch.tensor(var * var + 0.5))
+    params = (w, b) if affine else ()
+
+    def ours(t, *wb):
+        return F.batch_norm(t, *mine_stats, *wb, training=training, momentum=0.3)
+
+    def theirs(t, *wb):
+        return TF.batch_norm(t, *torch_stats, *wb, training=training, momentum=0.3)
+    compare(ours, theirs, x, *params)
+    for mine, reference in zip(mine_stats, torch_stats):
+        np.testing.assert_allclose(mine, reference.numpy(), rtol=1e-5)
