@@ -109,6 +109,15 @@ def table(results: list[dict], cpu: str, threads: int, cpu_path: str) -> str:
     return "\n".join([head, *(row(r, ratios.get(r["example"])) for r in results)]) + note
 
 
+def write_readme_block(begin: str, end: str, text: str) -> None:
+    """Replace what lies between the markers ``begin`` and ``end`` in README.md by ``text``."""
+    readme = README.read_text()
+    if begin not in readme or end not in readme:
+        raise SystemExit(f"README.md lacks the {begin} ... {end} markers")
+    README.write_text(re.sub(f"{re.escape(begin)}.*?{re.escape(end)}",
+                             lambda _: f"{begin}\n{text}\n{end}", readme, flags=re.S))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -149,11 +158,7 @@ def main() -> None:
         return
     RESULTS.write_text(json.dumps({"cpu": machine[0], "cpu_path": machine[2],
                                    "threads": machine[1], "results": ordered}, indent=2) + "\n")
-    readme = README.read_text()
-    if BEGIN not in readme or END not in readme:
-        raise SystemExit(f"README.md lacks the {BEGIN} ... {END} markers")
-    README.write_text(re.sub(f"{re.escape(BEGIN)}.*?{re.escape(END)}",
-                             lambda _: f"{BEGIN}\n{text}\n{END}", readme, flags=re.S))
+    write_readme_block(BEGIN, END, text)
     print(f"README.md: {len(ordered)} rows written")
 
 

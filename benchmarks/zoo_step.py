@@ -1,7 +1,8 @@
 """One training step of every vision example's model, dlcore vs PyTorch CPU, same builder.
 
     python benchmarks/zoo_step.py [--threads 1,2] [--batch 32,128] [--only resnet,vgg]
-                                  [--seconds 2] [--json [FILE]]
+                                  [--seconds 2] [--json [FILE]] [--readme]
+    python benchmarks/zoo_step.py --render    # README's table from the saved results
 
 Each model is built exactly as its example config builds it (``examples/fashion_mnist/*.toml``:
 the model options, and the input size the config's data gives), once from ``dlcore.nn`` and
@@ -27,7 +28,7 @@ from dlcore.kernels import bench
 from dlcore.models import get_model
 from dlcore.train import load
 from dlcore.train.components import resolve_data
-from examples_table import cpu_name  # this folder's script: one name for the CPU
+from examples_table import cpu_name, write_readme_block  # this folder's script
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -109,10 +110,19 @@ def main():
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="timing budget per model and side (at least one step a round)")
     parser.add_argument("--only", default="", help="comma-separated example names")
+    parser.add_argument("--render", action="store_true",
+                        help="time nothing: write README.md's table from results/zoo_step.json")
+    parser.add_argument("--readme", action="store_true",
+                        help="also write the table into README.md (between its zoo-step markers)")
     parser.add_argument("--json", nargs="?", const=str(RESULTS / "zoo_step.json"),
                         metavar="FILE", help="also write the rows as JSON "
                         "(default file: benchmarks/results/zoo_step.json)")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads((RESULTS / "zoo_step.json").read_text())
+        write_readme_block(BEGIN, END, readme_table(saved))
+        print("README.md: zoo step table written")
+        return
     chosen = [e for e in EXAMPLES if not args.only or e in args.only.split(",")]
     if not chosen or args.seconds <= 0:
         parser.error(f"nothing to time: --only {args.only!r} names none of {', '.join(EXAMPLES)}"
@@ -137,12 +147,49 @@ def main():
                               else f"{'-':>9} {'-':>12}")
                     print(f"{example:14} {r['input']:>8} {batch:5} {threads:3} "
                           f"{r['dlcore_ms']:10.2f} {theirs}", flush=True)
+    saved = {"cpu": cpu_name(), "cpu_path": kernels.cpu_path(), "torch": _torch_version(),
+             "rows": rows}
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"cpu": cpu_name(), "cpu_path": kernels.cpu_path(),
-                                    "rows": rows}, indent=2) + "\n")
+        path.write_text(json.dumps(saved, indent=2) + "\n")
         print(f"wrote {path}")
+    if args.readme:
+        write_readme_block(BEGIN, END, readme_table(saved))
+        print("README.md: zoo step table written")
+
+
+BEGIN, END = "<!-- zoo-step:begin -->", "<!-- zoo-step:end -->"
+
+
+def readme_table(saved: dict) -> str:
+    """One row per example, a column per (threads, batch): our step in ms and PyTorch's
+    time over ours."""
+    rows = saved["rows"]
+    cases = sorted({(r["threads"], r["batch"]) for r in rows})
+    head = ("| example | input | " + " | ".join(f"{t} thread{'s' * (t > 1)}, batch {b}"
+                                              for t, b in cases) + " |")
+    torch = " ".join(filter(None, ["PyTorch", saved.get("torch")]))
+    lines = [f"Training step of each example's model, dlcore vs {torch} from the same "
+             f"builder, measured on {saved['cpu']} "
+             f"(kernel path {saved['cpu_path']}) by "
+             "`python benchmarks/zoo_step.py`: our ms per step and PyTorch's time over ours "
+             "(> 1: dlcore is faster).", "", head, "|---|---|" + "---|" * len(cases)]
+    for example in dict.fromkeys(r["example"] for r in rows):
+        cells = {(r["threads"], r["batch"]): r for r in rows if r["example"] == example}
+        shown = [f"{cells[c]['dlcore_ms']:.1f} ms ({cells[c]['ratio']:.2f}×)"
+                 if c in cells and cells[c]["ratio"] else "-" for c in cases]
+        first = next(iter(cells.values()))
+        lines.append(f"| {example} | {first['input']} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+def _torch_version() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "(not installed)"
+    return torch.__version__.split("+")[0]
 
 
 if __name__ == "__main__":
