@@ -43,6 +43,7 @@ def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so()
 
 @pytest.mark.parametrize("name, options, shape", [
     ("resnet18", {"width": 16, "stem": "small", "image_size": 12}, (1, 12, 12)),
+    ("resnext", {"width": 8, "groups": 2, "stem": "small", "image_size": 12}, (1, 12, 12)),
     ("googlenet", {"width": 16, "stem": "small", "image_size": 16}, (1, 16, 16)),
     ("densenet", {"growth_rate": 4, "init_channels": 8, "arch": (2, 2), "stem": "small",
                   "image_size": 8}, (1, 8, 8)),

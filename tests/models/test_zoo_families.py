@@ -34,6 +34,15 @@ def test_resnet18_has_17_convs_on_its_main_path_and_one_fc():
     assert count(get_model("resnet18")) == 11_175_370  # bias-free convs before BatchNorm
 
 
+def test_resnext_block_groups_its_3x3_conv_of_the_bottleneck_width():
+    from dlcore.models.resnet import resnext_block
+    block = resnext_block(16, 32, stride=2, groups=4, bottleneck=0.5)
+    grouped = [row["shapes"]["weight"] for row in parameter_summary(block)
+               if row["layer"] == "Conv2d" and row["shapes"]["weight"][2:] == (3, 3)]
+    assert grouped == [(16, 4, 3, 3)]  # 16 = 0.5 * 32 channels, 4 groups of 4 inputs
+    assert block(dlcore.randn(2, 16, 9, 9)).shape == (2, 32, 5, 5)
+
+
 def test_residual_block_keeps_shape_or_halves_it_with_the_strided_shortcut():
     from dlcore.models.resnet import residual_block
     x = dlcore.randn(2, 8, 7, 7)
@@ -56,6 +65,7 @@ def test_dense_block_maps_c_to_c_plus_n_g_and_transition_halves():
     ("densenet", {"growth_rate": 4, "init_channels": 8, "arch": (1, 2), "stem": "small"}, 28),
     ("lenet_bn", {}, 28), ("lenet_classic", {}, 28),
     ("vgg16", {"width": 16, "fc_width": 16}, 32),
+    ("resnext", {"width": 8, "groups": 4, "bottleneck": 0.5, "stem": "small"}, 28),
 ])
 def test_forward_and_backward_on_a_batch(name, options, size):
     dlcore.manual_seed(0)
@@ -88,6 +98,8 @@ def test_variants_are_registered_configs_with_their_own_defaults():
     ("resnet", {"stem": "tiny"}, "resnet: stem must be one of 'imagenet', 'small'"),
     ("googlenet", {"width": 32}, "googlenet: width 32 leaves a path without channels"),
     ("densenet", {"image_size": 16}, "the input is too small for densenet's layers"),
+    ("resnext", {"groups": 3}, "resnext: groups 3 must divide the middle width"),
+    ("resnext", {"bottleneck": 0}, r"resnext: bottleneck must be in \(0, inf\]"),
 ])
 def test_bad_hyper_parameters_name_the_model_and_the_option(name, options, message):
     with pytest.raises(ValueError, match=message):
@@ -101,6 +113,7 @@ TINY = {  # a small member of each family, the input size it is built for, and A
     "nin": (dict(width=2, dropout=0.0, image_size=67), 67, 0.003),  # dies at 0.01, like torch's
     "googlenet": (dict(width=16, stem="small", image_size=16), 16, 0.003),  # 0.01: chaotic
     "resnet": (dict(arch=((1, 8), (1, 16)), stem="small", image_size=12), 12, 0.01),
+    "resnext": (dict(arch=((1, 8), (1, 16)), groups=2, stem="small", image_size=12), 12, 0.01),
     "densenet": (dict(arch=(2, 2), growth_rate=4, init_channels=8, stem="small",
                       image_size=12), 12, 0.01),
     "lenet_bn": ({}, 28, 0.01),
