@@ -109,6 +109,27 @@ int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y);
 /* y = alpha*x + beta*y in place (x and y do not overlap); beta == 0 does not read y. */
 int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y);
 
+/* ---- recurrent.c: the pointwise part of one LSTM / GRU time step ------------------------
+ * n rows (the batch) of hidden size h, every array C-contiguous. The caller adds the hidden
+ * projection h_prev W_hhᵀ (+ b_hh) by dl_sgemm; these fuse what follows.
+ * LSTM gates (n, 4h) [i|f|g|o]: pre-activations in, activations sigmoid/sigmoid/tanh/sigmoid
+ * out; c = f c_prev + i g, h_out = o tanh(c). Backward from those activations: dh (n, h) and
+ * dc (n, h), the gradient of c on entry, of c_prev on return; dgates (n, 4h) the gradient of
+ * the pre-activations. */
+int dl_lstm_cell_forward(int64_t n, int64_t h, float *gates, const float *c_prev, float *c,
+                         float *h_out);
+int dl_lstm_cell_backward(int64_t n, int64_t h, const float *gates, const float *c_prev,
+                          const float *c, const float *dh, float *dc, float *dgates);
+/* GRU, PyTorch's form: gx (n, 3h) = x W_ihᵀ + b_ih, gh (n, 3h) = h_prev W_hhᵀ + b_hh;
+ * r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r gh_n), h_out = (1-z) n + z h_prev;
+ * gates (n, 3h) receives [r|z|n]. Backward: dgx, dgh (n, 3h), the gradients of gx and gh, and
+ * dh_prev (n, h) = dh z, the part that does not pass through gh. */
+int dl_gru_cell_forward(int64_t n, int64_t h, const float *gx, const float *gh,
+                        const float *h_prev, float *gates, float *h_out);
+int dl_gru_cell_backward(int64_t n, int64_t h, const float *gates, const float *gh,
+                         const float *h_prev, const float *dh, float *dgx, float *dgh,
+                         float *dh_prev);
+
 /* ---- softmax_xent.c: fused, stable softmax cross-entropy ------------------------------ */
 enum { DL_REDUCE_NONE = 0, DL_REDUCE_MEAN = 1, DL_REDUCE_SUM = 2 };
 

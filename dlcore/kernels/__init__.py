@@ -47,6 +47,15 @@ backend, since the C kernels are float32 only; padding is per side,
   its backward is ``relu_backward(y, dy)``, the gradient of both a and b.
 - ``axpby(x, y, alpha=1.0, beta=1.0)`` -> y, updated in place to ``alpha * x + beta * y`` (y
   C-contiguous and writeable for the C backend; beta == 0 does not read y).
+- The pointwise half of one recurrent step (the caller adds ``h_prev W_hhᵀ + b_hh`` by
+  ``gemm``), rows (N) of hidden size H, outputs written into the arrays given (C-contiguous
+  float32 for the C backend) or new when None:
+  ``lstm_cell_forward(gates, c_prev, c=None, h=None)`` -> ``(h, c)``: gates (N, 4H)
+  pre-activations [i|f|g|o] replaced by their activations; ``lstm_cell_backward(gates, c_prev,
+  c, dh, dc, dgates=None)`` -> ``(dgates, dc)``, dc updated in place from c's gradient to
+  c_prev's. ``gru_cell_forward(gx, gh, h_prev, gates=None, h=None)`` -> ``(gates, h)``, gates
+  [r|z|n]; ``gru_cell_backward(gates, gh, h_prev, dh, dgx=None, dgh=None, dh_prev=None)`` ->
+  ``(dgx, dgh, dh_prev)``, dh_prev = dh·z (the rest of h_prev's gradient is dgh W_hh).
 """
 from __future__ import annotations
 
@@ -64,7 +73,8 @@ KERNELS = (
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "batch_norm_forward",
     "batch_norm_backward", "softmax_cross_entropy", "relu_forward", "relu_backward",
-    "add_relu_forward", "axpby",
+    "add_relu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward",
+    "gru_cell_backward",
 )
 
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):

@@ -66,6 +66,16 @@ cdef extern from "dl_kernels.h" nogil:
     int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y)
     int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y)
 
+    int dl_lstm_cell_forward(int64_t n, int64_t h, float *gates, const float *c_prev,
+                             float *c, float *h_out)
+    int dl_lstm_cell_backward(int64_t n, int64_t h, const float *gates, const float *c_prev,
+                              const float *c, const float *dh, float *dc, float *dgates)
+    int dl_gru_cell_forward(int64_t n, int64_t h, const float *gx, const float *gh,
+                            const float *h_prev, float *gates, float *h_out)
+    int dl_gru_cell_backward(int64_t n, int64_t h, const float *gates, const float *gh,
+                             const float *h_prev, const float *dh, float *dgx, float *dgh,
+                             float *dh_prev)
+
     int dl_softmax_xent(int64_t n, int64_t c, const float *logits, const int64_t *target,
                         int64_t ignore_index, float label_smoothing, int reduction,
                         float *loss, float *dlogits)
@@ -179,3 +189,4 @@ include "_pool.pxi"
 include "_batchnorm.pxi"
 include "_xent.pxi"
 include "_elementwise.pxi"
+include "_recurrent.pxi"

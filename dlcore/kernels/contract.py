@@ -175,3 +175,51 @@ def batch_norm_backward(x_shape, dy_shape, mean, inv_std, weight) -> BatchNorm:
         raise ValueError(f"batch_norm_backward: dy must have x's shape {tuple(x_shape)}, "
                          f"got {tuple(dy_shape)}")
     return g
+
+
+#: The recurrent cell kernels: gate count, then each argument in call order as (name, width in
+#: units of the hidden size, role): "r" read, "w" updated in place, "o" an output that may be
+#: None (the kernel allocates it).
+RECURRENT_CELLS = {
+    "lstm_cell_forward": (4, (("gates", 4, "w"), ("c_prev", 1, "r"), ("c", 1, "o"),
+                              ("h", 1, "o"))),
+    "lstm_cell_backward": (4, (("gates", 4, "r"), ("c_prev", 1, "r"), ("c", 1, "r"),
+                               ("dh", 1, "r"), ("dc", 1, "w"), ("dgates", 4, "o"))),
+    "gru_cell_forward": (3, (("gx", 3, "r"), ("gh", 3, "r"), ("h_prev", 1, "r"),
+                             ("gates", 3, "o"), ("h", 1, "o"))),
+    "gru_cell_backward": (3, (("gates", 3, "r"), ("gh", 3, "r"), ("h_prev", 1, "r"),
+                              ("dh", 1, "r"), ("dgx", 3, "o"), ("dgh", 3, "o"),
+                              ("dh_prev", 1, "o"))),
+}
+
+
+def recurrent_cell(op: str, *arrays) -> tuple[int, int]:
+    """(n, h) of a recurrent cell kernel's call: every array (n, width·h) as ``RECURRENT_CELLS``
+    says, n and h >= 1, all of one dtype, and none that the kernel writes overlapping another.
+    Called once per time step, so it is kept lean."""
+    gates, spec = RECURRENT_CELLS[op]
+    first, head = arrays[0], spec[0][0]
+    if not isinstance(first, np.ndarray):
+        raise TypeError(f"{op}: {head} must be a numpy.ndarray, got {type(first).__name__}")
+    shape = first.shape
+    if len(shape) != 2 or shape[1] % gates or 0 in shape:
+        raise ValueError(f"{op}: {head} must be (N, {gates} * hidden_size) with N, "
+                         f"hidden_size >= 1, got shape {shape}")
+    n, h = shape[0], shape[1] // gates
+    written, read = [], []
+    for (name, width, role), a in zip(spec, arrays):
+        if a is None and role == "o":
+            continue
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{op}: {name} must be a numpy.ndarray, got {type(a).__name__}")
+        if a.shape != (n, width * h):
+            raise ValueError(f"{op}: {name} must have shape {(n, width * h)} for {head} of "
+                             f"shape {shape}, got {a.shape}")
+        if a.dtype != first.dtype:
+            raise TypeError(f"{op}: {name} is {a.dtype}, {head} {first.dtype}: give one dtype")
+        (read if role == "r" else written).append((name, a))
+    for i, (name, a) in enumerate(written):
+        for other, b in written[i + 1:] + read:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{op}: {name} and {other} overlap in memory")
+    return n, h

@@ -336,3 +336,81 @@ def axpby(x, y, alpha=1.0, beta=1.0):
         y *= beta
     y += alpha * x
     return y
+
+
+# ---- recurrent cells: the pointwise half of one LSTM / GRU step --------------------------
+
+def _sigmoid(x):
+    """1 / (1 + e^-x), without overflow for large negative x."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def _checked_cell(op, *arrays):
+    n, h = contract.recurrent_cell(op, *arrays)
+    _float_array(contract.RECURRENT_CELLS[op][1][0][0], arrays[0])  # and so all of them
+    return n, h
+
+
+def _out(a, shape, like):
+    return np.empty(shape, like.dtype) if a is None else a
+
+
+def lstm_cell_forward(gates, c_prev, c=None, h=None):
+    """gates (N, 4H): pre-activations [i|f|g|o], replaced by σ(i), σ(f), tanh(g), σ(o);
+    ``c = f·c_prev + i·g`` and ``h = o·tanh(c)`` written into c, h (N, H) (new when None).
+    Returns (h, c)."""
+    n, hidden = _checked_cell("lstm_cell_forward", gates, c_prev, c, h)
+    c, h = _out(c, (n, hidden), gates), _out(h, (n, hidden), gates)
+    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    i[...], f[...], g[...], o[...] = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+    c[...] = f * c_prev + i * g
+    h[...] = o * np.tanh(c)
+    return h, c
+
+
+def lstm_cell_backward(gates, c_prev, c, dh, dc, dgates=None):
+    """From forward's activations ``gates``, c_prev and c: dh (N, H) the gradient of h, dc (N, H)
+    that of c, replaced by that of c_prev; dgates (N, 4H) receives the gradient of the
+    pre-activations. Returns (dgates, dc)."""
+    n, hidden = _checked_cell("lstm_cell_backward", gates, c_prev, c, dh, dc, dgates)
+    dgates = _out(dgates, (n, 4 * hidden), gates)
+    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    tc = np.tanh(c)
+    dct = dc + dh * o * (1 - tc * tc)
+    dgates[:, :hidden] = dct * g * i * (1 - i)
+    dgates[:, hidden:2 * hidden] = dct * c_prev * f * (1 - f)
+    dgates[:, 2 * hidden:3 * hidden] = dct * i * (1 - g * g)
+    dgates[:, 3 * hidden:] = dh * tc * o * (1 - o)
+    dc[...] = dct * f
+    return dgates, dc
+
+
+def gru_cell_forward(gx, gh, h_prev, gates=None, h=None):
+    """gx = x W_ihᵀ + b_ih and gh = h_prev W_hhᵀ + b_hh (N, 3H), blocks [r|z|n]: ``r = σ(gx_r +
+    gh_r)``, ``z = σ(gx_z + gh_z)``, ``n = tanh(gx_n + r·gh_n)`` into gates (N, 3H), and ``h =
+    (1 - z)·n + z·h_prev`` into h (N, H). Returns (gates, h)."""
+    n, hidden = _checked_cell("gru_cell_forward", gx, gh, h_prev, gates, h)
+    gates, h = _out(gates, (n, 3 * hidden), gx), _out(h, (n, hidden), gx)
+    r = _sigmoid(gx[:, :hidden] + gh[:, :hidden])
+    z = _sigmoid(gx[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+    new = np.tanh(gx[:, 2 * hidden:] + r * gh[:, 2 * hidden:])
+    gates[:, :hidden], gates[:, hidden:2 * hidden], gates[:, 2 * hidden:] = r, z, new
+    h[...] = (1 - z) * new + z * h_prev
+    return gates, h
+
+
+def gru_cell_backward(gates, gh, h_prev, dh, dgx=None, dgh=None, dh_prev=None):
+    """From forward's gates [r|z|n], gh and h_prev, and dh (N, H): the gradients of gx and gh
+    (N, 3H), and dh_prev = dh·z (N, H), the part of h_prev's gradient that bypasses gh.
+    Returns (dgx, dgh, dh_prev)."""
+    n, hidden = _checked_cell("gru_cell_backward", gates, gh, h_prev, dh, dgx, dgh, dh_prev)
+    dgx, dgh = _out(dgx, (n, 3 * hidden), gates), _out(dgh, (n, 3 * hidden), gates)
+    dh_prev = _out(dh_prev, (n, hidden), gates)
+    r, z, new = gates[:, :hidden], gates[:, hidden:2 * hidden], gates[:, 2 * hidden:]
+    dn = dh * (1 - z) * (1 - new * new)
+    dr = dn * gh[:, 2 * hidden:] * r * (1 - r)
+    dz = dh * (h_prev - new) * z * (1 - z)
+    dgx[:, :hidden], dgx[:, hidden:2 * hidden], dgx[:, 2 * hidden:] = dr, dz, dn
+    dgh[:, :hidden], dgh[:, hidden:2 * hidden], dgh[:, 2 * hidden:] = dr, dz, dn * r
+    dh_prev[...] = dh * z
+    return dgx, dgh, dh_prev

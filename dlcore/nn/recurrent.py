@@ -5,14 +5,14 @@ Weights use PyTorch's names and layouts: ``weight_ih_l{k}{_reverse}`` is
 ``(gates * hidden_size, layer_input_size)``, ``weight_hh_l{k}{_reverse}`` is
 ``(gates * hidden_size, hidden_size)``, with two biases ``bias_ih``/``bias_hh`` (redundant, kept
 for state_dict parity) and gate order i, f, g, o (LSTM) and r, z, n (GRU). The input projection
-``x W_ihᵀ + b_ih`` is one matmul over the whole sequence; only ``h W_hhᵀ + b_hh`` runs per step.
+``x W_ihᵀ + b_ih`` is one matmul over the whole sequence; the rest, ``h W_hhᵀ + b_hh`` and the
+gates step by step, is one op (:func:`dlcore.ops.recurrent.recurrence`) whose backward walks the
+sequence once, so a step costs the same whatever the length.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 import dlcore
@@ -21,47 +21,24 @@ from dlcore.nn import init
 from dlcore import checks
 from dlcore.nn.module import Module
 from dlcore.nn.parameter import Parameter
+from dlcore.ops.recurrent import recurrence as recurrence_op
 from dlcore.tensor import Tensor
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM; each (N, hidden_size)
 
 
-def _elman_step(activation: Callable[[Tensor], Tensor]):
-    def step(gates_x: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-        (h,) = state
-        return (activation(gates_x + F.linear(h, weight_hh, bias_hh)),)
-    return step
-
-
-def _lstm_step(gates_x: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-    h, c = state
-    i, f, g, o = (gates_x + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
-    c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-    return F.sigmoid(o) * F.tanh(c), c
-
-
-def _gru_step(gates_x: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-    (h,) = state
-    x_r, x_z, x_n = gates_x.chunk(3, dim=-1)
-    h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
-    r = F.sigmoid(x_r + h_r)
-    z = F.sigmoid(x_z + h_z)
-    n = F.tanh(x_n + r * h_n)  # PyTorch's form: the reset gate scales W_hn h + b_hn
-    return ((1 - z) * n + z * h,)
-
-
 @dataclass(frozen=True)
 class _Recurrence:
-    """What distinguishes RNN, LSTM and GRU: gate count, state size and the one-step update."""
+    """What distinguishes RNN, LSTM and GRU: the kind the sequence op runs, its gate count
+    and state size."""
+    kind: str
     num_gates: int
     num_states: int
-    step: Callable[[Tensor, State, Tensor, Tensor | None], State]
 
 
-_ELMAN = {"tanh": _Recurrence(1, 1, _elman_step(F.tanh)),
-          "relu": _Recurrence(1, 1, _elman_step(F.relu))}
-_LSTM = _Recurrence(4, 2, _lstm_step)
-_GRU = _Recurrence(3, 1, _gru_step)
+_ELMAN = {"tanh": _Recurrence("rnn_tanh", 1, 1), "relu": _Recurrence("rnn_relu", 1, 1)}
+_LSTM = _Recurrence("lstm", 4, 2)
+_GRU = _Recurrence("gru", 3, 1)
 
 
 def _elman_recurrence(nonlinearity: str) -> _Recurrence:
@@ -135,8 +112,8 @@ class _RecurrentCell(Module):
                     raise ValueError(f"{owner} expects hidden state of shape {expected} for input "
                                      f"of shape {tuple(input.shape)}, got {tuple(s.shape)}")
             state = state if batched else tuple(s.unsqueeze(0) for s in state)
-        state = recurrence.step(F.linear(x, self.weight_ih, self.bias_ih), state,
-                                self.weight_hh, self.bias_hh)
+        gates_x = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)  # a sequence of one
+        _, state = recurrence_op(recurrence.kind, gates_x, state, self.weight_hh, self.bias_hh)
         state = state if batched else tuple(s.squeeze(0) for s in state)
         return _from_state(recurrence, state)
 
@@ -236,12 +213,8 @@ class _RecurrentLayers(Module):
         weight_hh, bias_hh = getattr(self, f"weight_hh{suffix}"), getattr(self, f"bias_hh{suffix}")
         weight_ih, bias_ih = getattr(self, f"weight_ih{suffix}"), getattr(self, f"bias_ih{suffix}")
         gates_x = F.linear(x, weight_ih, bias_ih)  # (L, N, gates * H): all steps in one matmul
-        length = x.shape[0]
-        outputs: list[Tensor] = [None] * length
-        for t in (reversed(range(length)) if direction else range(length)):
-            state = self._recurrence.step(gates_x[t], state, weight_hh, bias_hh)
-            outputs[t] = state[0]
-        return dlcore.stack(outputs, dim=0), state
+        return recurrence_op(self._recurrence.kind, gates_x, state, weight_hh, bias_hh,
+                             reverse=bool(direction))
 
     def _sequence_first(self, input: Tensor) -> tuple[Tensor, bool]:
         """input as (L, N, input_size), and whether it was batched."""

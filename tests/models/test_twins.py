@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
     ("vgg", {"width": 16, "fc_width": 16, "image_size": 32, "arch": ((1, 64), (2, 128))},
      (1, 32, 32)),
     ("nin", {"width": 8, "image_size": 67, "in_channels": 3}, (3, 67, 67)),
+    ("nin", {"width": 8, "image_size": 67, "batch_norm": True}, (1, 67, 67)),
 ])
 def test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape):
     ours, twin = get_model(name, **options), get_model(name, nn=torch.nn, **options)
@@ -38,7 +39,7 @@ def test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape):
 def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so():
     assert "nn" not in MODELS["lenet"].options() and "nn" not in MODELS["mlp"].options()
     with pytest.raises(ValueError, match="builds with dlcore.nn only"):
-        get_model("rnn_lm", nn=torch.nn)
+        get_model("seq2seq", nn=torch.nn)
 
 
 @pytest.mark.parametrize("name, options, shape", [
@@ -51,3 +52,17 @@ def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so()
 ])
 def test_the_joined_families_have_torch_twins_too(name, options, shape):
     test_the_torch_twin_has_our_names_shapes_and_outputs(name, options, shape)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_language_model_twin_takes_the_same_tokens_to_the_same_logits(cell):
+    options = dict(vocab_size=11, embedding_dim=5, hidden_size=7, num_layers=2, cell=cell)
+    ours, twin = get_model("rnn_lm", **options), get_model("rnn_lm", nn=torch.nn, **options)
+    assert list(ours.state_dict()) == list(twin.state_dict())
+    twin.load_state_dict({k: torch.from_numpy(np.asarray(v))
+                          for k, v in ours.state_dict().items()})
+    tokens = np.random.default_rng(0).integers(0, 11, (3, 9))
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(tokens)).numpy()
+    np.testing.assert_allclose(ours(dlcore.tensor(tokens)).numpy(), expected, rtol=1e-4,
+                               atol=1e-5)
