@@ -5,14 +5,14 @@
  * (n, gates*h) values, fused here into one pass per step. Rows are n batch elements, gates
  * laid out as PyTorch does: LSTM [i | f | g | o], GRU [r | z | n], each block h wide.
  *
- * sigmoid uses an exp of our own (Cody-Waite reduction, degree-7 polynomial, 2^n by exponent
- * bits: within 2 ulp of expf over the clamped range) and tanh a rational function, so that
+ * sigmoid uses dl_fast_exp (fast_exp.h) and tanh a rational function, so that
  * -O3 vectorises the loops: a call to libm's expf per element costs more than the step's
  * GEMM. */
 #include <math.h>
 #include <string.h>
 
 #include "dl_kernels.h"
+#include "fast_exp.h"
 
 #if DL_OPENMP
 #include <omp.h>
@@ -22,30 +22,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* e^x for x clamped to [-87, 88] (e^-87 is still a normal float; e^88 < FLT_MAX). */
-INLINE float exp_clamped(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    const float shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float n = (x * 1.44269504088896341f + shift) - shift;
-    float r = x - n * 0.693145751953125f; /* ln 2, split so that n * hi is exact */
-    r = r - n * 1.428606765330187045e-06f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
-INLINE float sigmoid(float x) { return 1.0f / (1.0f + exp_clamped(-x)); }
+INLINE float sigmoid(float x) { return 1.0f / (1.0f + dl_fast_exp(-x)); }
 
 /* tanh as a rational function of x (odd degree 13 over even degree 6, the fit Eigen uses),
  * saturated beyond |x| = 7.9: one division and no exp, within 4e-7 of tanh everywhere, and

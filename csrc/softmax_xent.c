@@ -13,34 +13,12 @@
 #include <string.h>
 
 #include "dl_kernels.h"
+#include "fast_exp.h"
 
 enum {
     PARALLEL_MIN_FLOATS = 1 << 14,
     LANES = 16, /* partial maxima and sums: independent lanes that -O3 vectorises */
 };
-
-/* e^x for x <= 0 (logits minus their max) to about 2 ulp, in arithmetic only, so that loops
- * of it vectorise (libm's expf is one call per element, most of the time of a wide row):
- * x = n ln2 + r, |r| <= ln2/2, e^r by its degree-6 Taylor polynomial, 2^n put in the exponent
- * bits. Below -87.3 (where e^x leaves the normal floats) it returns 0; NaN stays NaN. */
-static inline __attribute__((always_inline)) float exp_nonpositive(float x)
-{
-    const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float xc = x > -87.3f ? x : -87.3f; /* NaN too: n below stays a small integer */
-    const float n = (xc * 1.44269504f + shifter) - shifter;
-    const float r = (xc - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 split in hi + lo */
-    float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < -87.3f ? 0.0f : p * scale + (x - x); /* x - x: 0, or NaN for NaN */
-}
 
 /* The loss of one row; writes its gradient times `scale` when grad is not NULL, and uses it
  * (or `work`: C floats) for the row's exponentials. */
@@ -59,7 +37,7 @@ xent_row(int64_t c, const float *z, int64_t t, float eps, float scale, float *gr
         for (int l = 0; l < LANES; l++) m = peak[l] > m ? peak[l] : m;
     }
     for (; k < c; k++) m = z[k] > m ? z[k] : m;
-    for (k = 0; k < c; k++) e[k] = exp_nonpositive(z[k] - m);
+    for (k = 0; k < c; k++) e[k] = dl_fast_exp(z[k] - m);
     double s = 0.0, shifted_sum = 0.0;
     k = 0;
     if (c >= LANES) {
