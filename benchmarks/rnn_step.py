@@ -33,29 +33,18 @@ ROUNDS = 5
 VOCAB = 67
 
 
-def _steps(torch, options: dict, tokens: np.ndarray, targets: np.ndarray) -> dict:
-    """A zero-argument training step per framework on the same tokens."""
-    runners = {}
-    model = get_model("rnn_lm", **options)
-    optimizer = dlcore.optim.SGD(model.parameters(), lr=0.01)
-    x, y = dlcore.tensor(tokens), dlcore.tensor(targets.reshape(-1))
+def _step(library, options: dict, tokens: np.ndarray, targets: np.ndarray):
+    """A zero-argument training step of ``library`` (dlcore or torch: the same API) on the
+    fixed tokens, its model from the zoo's builder."""
+    model = get_model("rnn_lm", nn=library.nn, **options)
+    optimizer = library.optim.SGD(model.parameters(), lr=0.01)
+    x, y = library.from_numpy(tokens), library.from_numpy(targets.reshape(-1))
 
-    def ours():
+    def step():
         optimizer.zero_grad()
-        dlcore.nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y).backward()
+        library.nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y).backward()
         optimizer.step()
-    runners["dlcore"] = ours
-    if torch is not None:
-        twin = get_model("rnn_lm", nn=torch.nn, **options)
-        twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.01)
-        tx, ty = torch.from_numpy(tokens), torch.from_numpy(targets.reshape(-1))
-
-        def theirs():
-            twin_optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(twin(tx).reshape(-1, VOCAB), ty).backward()
-            twin_optimizer.step()
-        runners["torch"] = theirs
-    return runners
+    return step
 
 
 def measure(torch, cell: str, layers: int, length: int, batch: int, hidden: int,
@@ -65,8 +54,10 @@ def measure(torch, cell: str, layers: int, length: int, batch: int, hidden: int,
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, VOCAB, (batch, length))
     targets = rng.integers(0, VOCAB, (batch, length))
-    medians = bench.interleaved_medians(_steps(torch, options, tokens, targets),
-                                        budget=seconds, rounds=ROUNDS, min_calls=ROUNDS,
+    runners = {"dlcore": _step(dlcore, options, tokens, targets)}
+    if torch is not None:
+        runners["torch"] = _step(torch, options, tokens, targets)
+    medians = bench.interleaved_medians(runners, budget=seconds, rounds=ROUNDS, min_calls=ROUNDS,
                                         max_calls=100 * ROUNDS)
     ours, theirs = medians["dlcore"], medians.get("torch")
     return {"cell": cell, "layers": layers, "length": length, "batch": batch, "hidden": hidden,

@@ -9,7 +9,6 @@
  * -O3 vectorises the loops: a call to libm's expf per element costs more than the step's
  * GEMM. */
 #include <math.h>
-#include <string.h>
 
 #include "dl_kernels.h"
 #include "fast_exp.h"

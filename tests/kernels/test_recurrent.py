@@ -44,20 +44,16 @@ def gru_both(gx, gh, h_prev, dh):
     return out
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 9), st.integers(1, 40), st.integers(0, 2**32 - 1))
-def test_lstm_cell_matches_the_reference(n, h, seed):
-    gates, c_prev, dh, dc = arrays(seed, n, h, 4, 1, 1, 1)
-    ours, reference = lstm_both(gates, c_prev, dh, dc)
-    for a, b in zip(ours, reference):
-        np.testing.assert_allclose(a, b, **TOL)
+CELLS = {"lstm": (lstm_both, (4, 1, 1, 1)),   # gates, c_prev, dh, dc
+         "gru": (gru_both, (3, 3, 1, 1))}      # gx, gh, h_prev, dh
 
 
+@pytest.mark.parametrize("cell", sorted(CELLS))
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 40), st.integers(0, 2**32 - 1))
-def test_gru_cell_matches_the_reference(n, h, seed):
-    gx, gh, h_prev, dh = arrays(seed, n, h, 3, 3, 1, 1)
-    ours, reference = gru_both(gx, gh, h_prev, dh)
+def test_each_cell_matches_the_reference(cell, n, h, seed):
+    both, widths = CELLS[cell]
+    ours, reference = both(*arrays(seed, n, h, *widths))
     for a, b in zip(ours, reference):
         np.testing.assert_allclose(a, b, **TOL)
 
