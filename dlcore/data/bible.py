@@ -78,8 +78,10 @@ def _check_split(split: str) -> None:
 
 
 def kjv_language_model(split: str = "train", tokens: str = "char", num_steps: int = 35,
-                       min_freq: int = 1, max_tokens: int = 0) -> LanguageModelDataset:
-    """KJV verses joined by newlines, lower-cased, as (inputs, targets) windows of num_steps.
+                       min_freq: int = 1, max_tokens: int = 0, sampling: str = "fixed"
+                       ) -> LanguageModelDataset:
+    """KJV verses joined by newlines, lower-cased, as (inputs, targets) windows of num_steps,
+    served per ``sampling`` ("fixed", "random" or "sequential": :class:`LanguageModelDataset`).
 
     The vocabulary comes from the training part, so both splits share it. ``max_tokens`` > 0
     keeps only the first tokens of the corpus (before the train/test cut): a quick run.
@@ -95,7 +97,7 @@ def kjv_language_model(split: str = "train", tokens: str = "char", num_steps: in
     cut = len(stream) - len(stream) // _TEST_EVERY
     vocab = Vocab(stream[:cut], min_freq)
     part = stream[:cut] if split == "train" else stream[cut:]
-    return LanguageModelDataset(vocab.encode(part), num_steps, vocab)
+    return LanguageModelDataset(vocab.encode(part), num_steps, vocab, sampling)
 
 
 def kjv_rv1909_translation(split: str = "train", num_steps: int = 32,

@@ -52,10 +52,33 @@ class Dataset:
         """The samples at ``indices`` (int array, shape (B,)), stacked along a new first axis."""
         raise NotImplementedError(f"{type(self).__name__} must define get_batch")
 
+    def epoch_order(self, rng: np.random.Generator | None, batch_size: int) -> np.ndarray:
+        """The keys :meth:`get_batch` is given in one epoch, in the order they are served
+        ``batch_size`` at a time: every index once, shuffled by ``rng`` unless it is None.
+        A dataset whose samples depend on the epoch (a text stream cut at a random offset)
+        returns other keys; the loader serves whatever this returns."""
+        n = len(self)
+        return np.arange(n) if rng is None else rng.permutation(n)
+
     def for_evaluation(self) -> Dataset:
         """The same samples without random augmentation (what a validation part is drawn
         from); itself when nothing is random."""
         return self
+
+    def split_validation(self, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+        """(training part, validation part): ``round(fraction * len)`` samples, at least one,
+        drawn without replacement by a generator of ``seed``, so the same seed always holds
+        out the same samples (the config records the seed and fraction). The validation part
+        is not augmented (:meth:`for_evaluation`)."""
+        n = len(self)
+        held = max(1, round(fraction * n))
+        if held >= n:
+            raise ValueError(f"a validation fraction of {fraction} leaves nothing to train on "
+                             f"from {n} samples")
+        order = np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(_VALIDATION_STREAM,))).permutation(n)
+        return (Subset(self, np.sort(order[held:])),
+                Subset(self.for_evaluation(), np.sort(order[:held])))
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
@@ -63,7 +86,8 @@ class Dataset:
         n = len(self)
         if not -n <= index < n:
             raise IndexError(f"{type(self).__name__} index {index} out of range for {n} samples")
-        return tuple(a[0] for a in self.get_batch(np.array([index % n])))
+        key = self.epoch_order(None, 1)[index % n]
+        return tuple(a[0] for a in self.get_batch(np.array([key])))
 
 
 class ArrayDataset(Dataset):
@@ -132,12 +156,13 @@ class Subset(Dataset):
                                  < len(dataset)):
             raise ValueError(f"Subset indices must be a 1-d array within [0, {len(dataset)})")
         self.dataset, self.indices = dataset, indices
+        self._keys = dataset.epoch_order(None, 1)[indices]  # sample i of the unshuffled order
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def get_batch(self, indices, rng=None):
-        return self.dataset.get_batch(self.indices[indices], rng)
+        return self.dataset.get_batch(self._keys[indices], rng)
 
     def for_evaluation(self) -> Subset:
         steady = self.dataset.for_evaluation()
@@ -152,19 +177,9 @@ class Subset(Dataset):
 _VALIDATION_STREAM = 7
 
 
-def split_validation(dataset: Dataset, fraction: float, seed: int) -> tuple[Subset, Subset]:
-    """(training part, validation part): ``round(fraction * len)`` samples, at least one,
-    drawn without replacement by a generator of ``seed``, so the same seed always holds out
-    the same samples (the config records the seed and fraction). The validation part is
-    not augmented (:meth:`Dataset.for_evaluation`)."""
+def split_validation(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """(training part, validation part) of ``dataset`` by its own rule
+    (:meth:`Dataset.split_validation`: random samples by ``seed``; a text stream's tail)."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the validation fraction must be in (0, 1), got {fraction!r}")
-    n = len(dataset)
-    held = max(1, round(fraction * n))
-    if held >= n:
-        raise ValueError(f"a validation fraction of {fraction} leaves nothing to train on "
-                         f"from {n} samples")
-    order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VALIDATION_STREAM,))
-                                  ).permutation(n)
-    return (Subset(dataset, np.sort(order[held:])),
-            Subset(dataset.for_evaluation(), np.sort(order[:held])))
+    return dataset.split_validation(fraction, seed)

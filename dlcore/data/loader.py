@@ -31,9 +31,6 @@ class DataLoader:
             seed = int(dl_random.generator().integers(2**63))
         elif not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"DataLoader seed must be a non-negative int or None, got {seed!r}")
-        if drop_last and len(dataset) < batch_size:
-            raise ValueError(f"DataLoader with drop_last=True and batch_size={batch_size} would "
-                             f"yield nothing from a dataset of {len(dataset)} samples")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -43,21 +40,28 @@ class DataLoader:
         self.epoch = 0
         self.position = 0  # batches of `epoch` already yielded
         self._resuming = False  # load_state_dict was called: the next iter() continues there
+        self._order: tuple[tuple, np.ndarray] | None = None  # an epoch's order, computed once
+        if len(self) == 0 and drop_last:  # len: the dataset checks its needs (batch size)
+            raise ValueError(f"DataLoader with drop_last=True and batch_size={batch_size} would "
+                             f"yield nothing from a dataset of {len(dataset)} samples")
 
     def __len__(self) -> int:
-        """Batches per epoch."""
-        full, rest = divmod(len(self.dataset), self.batch_size)
+        """Batches per epoch (of the current one: a dataset may serve a different number of
+        samples per epoch than it holds, :meth:`~.dataset.Dataset.epoch_order`)."""
+        full, rest = divmod(len(self.order(self.epoch)), self.batch_size)
         return full if self.drop_last or rest == 0 else full + 1
 
     def _generator(self, *key: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
     def order(self, epoch: int) -> np.ndarray:
-        """The sample indices of ``epoch`` in the order they are served: (len(dataset),)."""
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        return self._generator(epoch, _ORDER_STREAM).permutation(n)
+        """The sample keys of ``epoch`` in the order they are served (the dataset's
+        :meth:`~.dataset.Dataset.epoch_order`; shuffled by a generator of (seed, epoch))."""
+        key = (epoch, self.seed, self.shuffle, self.batch_size)
+        if self._order is None or self._order[0] != key:
+            rng = self._generator(epoch, _ORDER_STREAM) if self.shuffle else None
+            self._order = (key, self.dataset.epoch_order(rng, self.batch_size))
+        return self._order[1]
 
     def __iter__(self):
         """One epoch's batches, as PyTorch's loader gives them: every ``iter()`` starts a new

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .. import checks
-from .dataset import ArrayDataset
+from .dataset import ArrayDataset, Dataset
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
 #: Vocabularies up to this size are listed whole in a dataset's metadata (KJV words: 12.8k).
@@ -84,31 +84,83 @@ class Vocab:
         return [self.tokens[int(i)] for i in indices]
 
 
-class LanguageModelDataset(ArrayDataset):
-    """Consecutive windows of a token stream: inputs (N, num_steps), targets shifted by one.
+#: How a language-model dataset serves its stream in an epoch (:class:`LanguageModelDataset`).
+SAMPLING = ("fixed", "random", "sequential")
 
-    Window i covers ids[i*num_steps : (i+1)*num_steps]; its targets are the next tokens.
+
+class LanguageModelDataset(Dataset):
+    """Windows of ``num_steps`` tokens of one stream, each with the next tokens as targets:
+    inputs (N, num_steps) and targets (N, num_steps), int64.
+
+    A sample's key is where its window starts in the stream, and ``sampling`` decides which
+    windows an epoch serves (:meth:`epoch_order`; d2l §9.3):
+
+    - "fixed": the windows at 0, T, 2T, … (a shuffling loader shuffles them).
+    - "random": those windows moved by an offset in [0, T) drawn anew each epoch, so a model
+      sees every cut of the text (d2l's ``seq_data_iter_random``), shuffled.
+    - "sequential": that offset, and the stream cut into ``batch_size`` parallel streams, so
+      that row i of each batch continues row i of the batch before (d2l's
+      ``seq_data_iter_sequential``): a recurrent model may carry its state across batches
+      (truncated backpropagation through time). Windows are never shuffled.
+
+    An unshuffled epoch (evaluation) always starts at offset 0. ``len`` counts the windows at
+    offset 0; an epoch serves at most that many.
     """
 
-    def __init__(self, ids: np.ndarray, num_steps: int, vocab: Vocab):
+    def __init__(self, ids: np.ndarray, num_steps: int, vocab: Vocab, sampling: str = "fixed"):
         ids = np.asarray(ids, dtype=np.int64)
         if ids.ndim != 1:
             raise ValueError(f"LanguageModelDataset expects ids: (T,), got shape {ids.shape}")
-        if num_steps < 1 or ids.shape[0] < num_steps + 1:
+        if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) \
+                or num_steps < 1 or ids.shape[0] < num_steps + 1:
             raise ValueError(f"LanguageModelDataset needs 1 <= num_steps < len(ids), got "
                              f"num_steps={num_steps} for {ids.shape[0]} tokens")
-        windows = (ids.shape[0] - 1) // num_steps
-        span = windows * num_steps
-        super().__init__(ids[:span].reshape(windows, num_steps),
-                         ids[1:span + 1].reshape(windows, num_steps))
-        self.vocab = vocab
+        self.sampling = checks.one_of("LanguageModelDataset", "sampling", sampling, SAMPLING)
+        self.ids, self.num_steps, self.vocab = ids, int(num_steps), vocab
+
+    def __len__(self) -> int:
+        return (len(self.ids) - 1) // self.num_steps
+
+    def epoch_order(self, rng, batch_size):
+        steps = self.num_steps
+        if self.sampling == "fixed" or rng is None:
+            offset, windows = 0, len(self)
+        else:  # room for the largest offset, so every epoch serves as many windows
+            offset = int(rng.integers(steps))
+            windows = (len(self.ids) - steps) // steps
+        starts = offset + steps * np.arange(windows, dtype=np.int64)
+        if self.sampling != "sequential":
+            return starts if rng is None else starts[rng.permutation(windows)]
+        per_stream = windows // batch_size  # sequential: batch b, row i = window i*B + b
+        if per_stream == 0:
+            raise ValueError(f"sequential sampling needs at least batch_size = {batch_size} "
+                             f"windows of {steps} tokens; this stream of {len(self.ids)} "
+                             f"tokens has {windows}")
+        return starts[:per_stream * batch_size].reshape(batch_size, per_stream).T.reshape(-1)
+
+    def get_batch(self, indices, rng=None):
+        starts = np.asarray(indices, dtype=np.int64)
+        window = starts[:, None] + np.arange(self.num_steps)
+        return self.ids[window], self.ids[window + 1]
+
+    def split_validation(self, fraction, seed):
+        """The stream's last ``fraction`` of tokens held out in one piece (as the test split
+        is), so neither part's windows straddle the other's text; ``seed`` plays no part."""
+        cut = len(self.ids) - round(fraction * len(self.ids))
+        need = self.num_steps + 1
+        if cut < need or len(self.ids) - cut < need:
+            raise ValueError(f"a validation fraction of {fraction} of {len(self.ids)} tokens "
+                             f"leaves a part shorter than num_steps + 1 = {need} tokens")
+        return (LanguageModelDataset(self.ids[:cut], self.num_steps, self.vocab, self.sampling),
+                LanguageModelDataset(self.ids[cut:], self.num_steps, self.vocab, self.sampling))
 
     @property
     def metadata(self) -> dict:
-        """vocab_size, vocab (index = id; only up to LISTED_VOCAB_SIZE tokens), unk_id, seq_len."""
+        """vocab_size, vocab (index = id; only up to LISTED_VOCAB_SIZE tokens), unk_id,
+        seq_len, sampling (a model may carry its state across "sequential" batches)."""
         listed = {"vocab": list(self.vocab.tokens)} if len(self.vocab) <= LISTED_VOCAB_SIZE else {}
         return {"vocab_size": len(self.vocab), **listed, "unk_id": self.vocab[UNK],
-                "seq_len": int(self.arrays[0].shape[1])}
+                "seq_len": self.num_steps, "sampling": self.sampling}
 
 
 def pad_or_truncate(sequences: Sequence[np.ndarray], num_steps: int, pad: int

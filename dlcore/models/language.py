@@ -35,8 +35,13 @@ def _language_model(nn):
             self.head = nn.Linear(hidden_size, vocab_size)
 
         def forward(self, tokens):
-            hidden, _ = self.rnn(self.embedding(tokens))
-            return self.head(hidden)
+            return self.forward_with_state(tokens)[0]
+
+        def forward_with_state(self, tokens, state=None):
+            """(logits (N, T, V), the final state) continuing from ``state`` (None: zeros):
+            what truncated BPTT carries across batches and decoding carries across steps."""
+            hidden, state = self.rnn(self.embedding(tokens), state)
+            return self.head(hidden), state
 
     return RecurrentLanguageModel
 

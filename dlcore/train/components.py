@@ -192,6 +192,7 @@ def build_updater(experiment: Experiment, model: Module, task: Task) -> Updater:
     """The task's updater, with one optimizer (and schedule) per role, over that role's
     module (``model`` itself, or ``model.generator`` and ``model.discriminator``)."""
     cls: type[Updater] = task.updater
+    _build("model", experiment.model["name"], lambda: task.check_model(model))
     modules = _build("model", experiment.model["name"], lambda: cls.role_modules(model))
     optimizers, schedulers = {}, {}
     for role, module in modules.items():
@@ -208,6 +209,16 @@ def build_dataset(experiment: Experiment, split: str) -> data.Dataset:
     name = experiment.data["name"]
     return _build("data", name, lambda: data.get_dataset(name, split,
                                                          **experiment.options("data")))
+
+
+def build_loader(experiment: Experiment, dataset: data.Dataset, training: bool = False
+                 ) -> data.DataLoader:
+    """The loader of ``dataset`` at the config's batch size: for training shuffled (per
+    ``data.shuffle``) from the run's seed, otherwise in order."""
+    order = ({"shuffle": experiment.data["shuffle"], "seed": experiment.train["seed"]}
+             if training else {})
+    return _build("data", experiment.data["name"], lambda: data.DataLoader(
+        dataset, experiment.data["batch_size"], **order))
 
 
 def split_validation(experiment: Experiment, train: data.Dataset
@@ -237,7 +248,8 @@ def missing_data(experiment: Experiment) -> bool:
     return bool(data.dataset_entry(experiment.data["name"]).missing())
 
 
-__all__ = ["NO_SCHEDULE", "OPTIMIZERS", "SCHEDULES", "TASKS", "UPDATERS", "build_dataset", "check",
+__all__ = ["NO_SCHEDULE", "OPTIMIZERS", "SCHEDULES", "TASKS", "UPDATERS", "build_dataset",
+           "build_loader", "check",
            "build_model", "build_task", "build_updater", "missing_data", "model_of", "model_task",
            "split_validation",
            "option_type", "resolve_data", "signature", "task_class", "updater_signature"]

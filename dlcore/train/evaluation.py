@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 
-from dlcore.data import DataLoader
-
 from . import components
 from .errors import ConfigError
 from .predict import load_run
@@ -28,7 +26,7 @@ def evaluate_run(target: str | os.PathLike, split: str | None = None) -> dict:
         dataset = components.build_dataset(experiment, split)
     result = {"checkpoint": str(loaded.checkpoint), "epoch": loaded.epoch, "step": loaded.step,
               "split": split, "task": task.name,
-              **task.evaluate(loaded.model, DataLoader(dataset, experiment.data["batch_size"]),
+              **task.evaluate(loaded.model, components.build_loader(experiment, dataset),
                               detailed=True)}
     classes = loaded.metadata.get("classes") or getattr(dataset, "classes", None)
     if "confusion_matrix" in result and classes is not None:

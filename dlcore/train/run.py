@@ -220,10 +220,8 @@ def _run(experiment: Experiment, *, run_dir: Path,
         raise ConfigError(f"schedule.name = \"plateau\" watches the loss, which the "
                           f"{task.name} task does not report")
 
-    batch_size = experiment.data["batch_size"]
-    loader = data.DataLoader(train_set, batch_size, shuffle=experiment.data["shuffle"],
-                             seed=train["seed"])
-    eval_loader = data.DataLoader(val_set or test_set, batch_size)
+    loader = components.build_loader(experiment, train_set, training=True)
+    eval_loader = components.build_loader(experiment, val_set or test_set)
     wall_before = 0.0 if saved is None else saved["wall_seconds"]
 
     def save(which: str) -> None:
@@ -242,7 +240,7 @@ def _run(experiment: Experiment, *, run_dir: Path,
         log.write(record)
         report(record)
 
-    test_loader = data.DataLoader(test_set, batch_size)
+    test_loader = components.build_loader(experiment, test_set)
     final_test = () if val_set is None else (
         FinalTest(lambda: task.evaluate(model, test_loader), test_split),)
     trainer = Trainer(updater, loader, epochs=train["epochs"],

@@ -96,6 +96,22 @@ class Task:
         """What the model's output for a batch of inputs says, one dict per sample."""
         raise NotImplementedError
 
+    def check_model(self, model: Module) -> None:
+        """TypeError unless ``model`` can be trained for this task (checked once, before
+        training starts)."""
+
+    def start_epoch(self) -> None:
+        """A training epoch begins (a task that carries state between batches resets it)."""
+
+    def state_dict(self) -> dict:
+        """What the task carries between batches, for a checkpoint (most carry nothing)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            raise ValueError(f"the {self.name} task carries no state, the checkpoint has "
+                             f"{sorted(state)}")
+
     def evaluate(self, model: Module, loader, detailed: bool = False) -> dict:
         """Metrics of ``model`` over one pass of ``loader``, in eval mode, without gradients."""
         meter, rng = Meter(detailed), np.random.default_rng(EVAL_SEED)
@@ -143,6 +159,10 @@ class _TokenTask(Task):
         return metrics
 
 
+def _state_parts(state) -> tuple[Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
 def _top(logits: np.ndarray, top_k: int, names) -> list[dict]:
     """The ``top_k`` most probable ids of each row of ``logits`` with their probabilities."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -180,10 +200,65 @@ class Classification(_TokenTask):
 
 @register("language_model")
 class LanguageModel(_TokenTask):
-    """Logits (N, T, V) against the next tokens (N, T): per-token loss, accuracy, perplexity."""
+    """Logits (N, T, V) against the next tokens (N, T): per-token loss, accuracy, perplexity.
+
+    When the dataset's sampling is "sequential" (row i of a batch continues row i of the batch
+    before), the model's state is carried from batch to batch and detached, so gradients stop
+    at the batch's start: truncated backpropagation through time (d2l §9.7). The model then
+    needs ``forward_with_state(tokens, state) -> (logits, state)``; the state starts afresh
+    (None) at every training epoch and every evaluation, and a checkpoint keeps it.
+    """
 
     metrics: ClassVar[dict[str, str]] = {"loss": "min", "accuracy": "max", "perplexity": "min"}
     monitor: ClassVar[str] = "loss"
+
+    def __init__(self, metadata: dict):
+        super().__init__(metadata)
+        self.carries_state = metadata.get("sampling") == "sequential"
+        self._state = None  # a Tensor or a tuple of them (an LSTM's (h, c)), detached
+
+    def check_model(self, model):
+        if self.carries_state and not hasattr(model, "forward_with_state"):
+            raise TypeError(f"sequential sampling carries a model's state across batches, and "
+                            f"{type(model).__name__} has none (no forward_with_state); use "
+                            f"data.sampling = \"random\" or \"fixed\"")
+
+    def forward(self, model, inputs):
+        if not self.carries_state:
+            return super().forward(model, inputs)
+        if self._state is not None and _state_parts(self._state)[0].shape[-2] != len(inputs[0]):
+            self._state = None  # a batch of other rows (the last, smaller one) starts afresh
+        logits, state = model.forward_with_state(Tensor(inputs[0]), self._state)
+        self._state = (tuple(part.detach() for part in state) if isinstance(state, tuple)
+                       else state.detach())
+        return logits
+
+    def evaluate(self, model, loader, detailed=False):
+        training_state, self._state = self._state, None
+        try:
+            return super().evaluate(model, loader, detailed)
+        finally:
+            self._state = training_state
+
+    def start_epoch(self):
+        self._state = None
+
+    def state_dict(self):
+        if self._state is None:
+            return {}
+        return {"carried": [part.data for part in _state_parts(self._state)],
+                "tuple": isinstance(self._state, tuple)}
+
+    def load_state_dict(self, state):
+        if not state:
+            self._state = None
+            return
+        if not self.carries_state or set(state) != {"carried", "tuple"}:
+            raise ValueError(f"the checkpoint's {self.name} task state {sorted(state)} does not "
+                             f"fit a task that {'carries' if self.carries_state else 'carries no'}"
+                             f" state")
+        parts = tuple(Tensor(np.asarray(part)) for part in state["carried"])
+        self._state = parts if state["tuple"] else parts[0]
 
     def interpret(self, output, top_k):
         """The most probable next tokens after each prompt."""

@@ -114,6 +114,8 @@ class Trainer:
         # A run interrupted after an epoch's last step resumes with nothing left to iterate
         # (the loader moves on to the next epoch only when asked for the next batch).
         if not (self.loader.epoch == self.epoch and self.loader.position == len(self.loader)):
+            if self.step_in_epoch == 0:
+                self.updater.start_epoch()
             started = time.perf_counter()
             for batch in self.loader:
                 self.updater.update(batch, self.meter)

@@ -112,10 +112,15 @@ class Updater:
         return {role: float(optimizer.param_groups[0]["lr"])
                 for role, optimizer in self.optimizers.items()}
 
+    def start_epoch(self) -> None:
+        """A training epoch begins: the task may reset what it carries between batches."""
+        self.task.start_epoch()
+
     def state_dict(self) -> dict:
         return {"optimizers": {role: o.state_dict() for role, o in self.optimizers.items()},
                 "schedulers": {role: s.state_dict() for role, (s, _) in self.schedulers.items()},
-                "iteration": self.iteration, "last_finite": dict(self.last_finite)}
+                "iteration": self.iteration, "last_finite": dict(self.last_finite),
+                "task": self.task.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         for role, optimizer in self.optimizers.items():
@@ -124,6 +129,7 @@ class Updater:
             scheduler.load_state_dict(state["schedulers"][role])
         self.iteration = int(state["iteration"])
         self.last_finite = {k: float(v) for k, v in state["last_finite"].items()}
+        self.task.load_state_dict(state.get("task", {}))  # checkpoints before it: nothing carried
 
 
 class StandardUpdater(Updater):
