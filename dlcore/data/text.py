@@ -33,6 +33,15 @@ def chars(text: str) -> list[str]:
 
 
 TOKENIZERS = {"word": words, "char": chars}
+_SPACE_BEFORE_MARK = re.compile(r" ([^\w\s])")
+
+
+def join_tokens(tokens: Sequence[str], tokenizer: str) -> str:
+    """Text of tokens from :data:`TOKENIZERS`: characters as they are; words spaced, with
+    each punctuation mark against the word before it."""
+    if tokenizer == "char":
+        return "".join(tokens)
+    return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(tokens))
 
 
 class Vocab:

@@ -43,6 +43,13 @@ def _language_model(nn):
             hidden, state = self.rnn(self.embedding(tokens), state)
             return self.head(hidden), state
 
+        @staticmethod
+        def select_state(state, rows):
+            """The state of the batch rows ``rows`` (layers first: (layers, N, H) each)."""
+            if isinstance(state, tuple):
+                return tuple(part[:, rows] for part in state)
+            return state[:, rows]
+
     return RecurrentLanguageModel
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcore import checks
+from dlcore.data.text import TOKENIZERS, Vocab
 from dlcore.nn import Module
 from dlcore.tensor import Tensor, no_grad
 
@@ -76,7 +77,7 @@ def read_inputs(loaded: LoadedRun, items: list[str]) -> tuple[np.ndarray, list[s
     scaled to [0, 1] and standardised like the training data; needs Pillow), or, for a language
     model, text prompts (tokenised with the run's vocabulary, all of one length)."""
     metadata = loaded.metadata
-    if "vocab" in metadata:
+    if "vocab_size" in metadata:
         return _encode_prompts(loaded, items), list(items)
     shape = metadata.get("input_shape")
     samples, names = [], []
@@ -129,12 +130,26 @@ def _read_image(path: Path, metadata: dict) -> np.ndarray:
     return pixels.astype(np.float32)
 
 
-def _encode_prompts(loaded: LoadedRun, prompts: list[str]) -> np.ndarray:
-    from dlcore.data.text import TOKENIZERS, Vocab
+def vocabulary(loaded: LoadedRun) -> Vocab:
+    """The token vocabulary of a text run: from its checkpoint's metadata, or (too large to
+    be listed there) from its training data, which must then be on this machine."""
+    if "vocab" in loaded.metadata:
+        return Vocab.from_tokens(loaded.metadata["vocab"])
+    if "vocab_size" not in loaded.metadata:
+        raise ConfigError(f"this run's model ({loaded.experiment.model['name']}) does not "
+                          f"read text")
+    return components.build_dataset(loaded.experiment, "train").vocab
 
-    vocab = Vocab.from_tokens(loaded.metadata["vocab"])
-    tokenize = TOKENIZERS[loaded.experiment.data.get("tokens", "char")]
-    ids = [np.asarray(vocab.encode(tokenize(prompt.lower()))) for prompt in prompts]
+
+def encode_text(loaded: LoadedRun, text: str, vocab: Vocab | None = None) -> np.ndarray:
+    """Token ids of ``text``, tokenised as the run's data was (unknown tokens → ``<unk>``)."""
+    vocab = vocab or vocabulary(loaded)
+    return vocab.encode(TOKENIZERS[loaded.experiment.data.get("tokens", "char")](text))
+
+
+def _encode_prompts(loaded: LoadedRun, prompts: list[str]) -> np.ndarray:
+    vocab = vocabulary(loaded)
+    ids = [encode_text(loaded, prompt, vocab) for prompt in prompts]
     if len({len(row) for row in ids}) != 1 or not len(ids[0]):
         raise ValueError("text prompts must be non-empty and of one length in tokens")
     return np.stack(ids)

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from dlcore.data import LanguageModelDataset, Vocab, chars
+from dlcore.data import registry as data_registry
 from dlcore.train import RunInterrupted, checkpoint, checkpoint_path, parse, run
 
 
@@ -88,3 +90,27 @@ def interrupt_and_resume(config, tmp_path, step, signum=signal.SIGINT):
         without_timing(read_metrics(tmp_path / "straight"))
     return SimpleNamespace(straight=straight, resumed=resumed, stopped=stopped.value,
                            halfway=halfway, last=last)
+
+
+TINY_VOCAB = Vocab(chars("the cat sat on a mat."), reserved=())
+
+
+def tiny_text_stream(length: int, seed: int) -> np.ndarray:
+    """Character ids of random sentences of a few words: structure a small model learns."""
+    rng = np.random.default_rng(seed)
+    words = ["the", "cat", "sat", "on", "a", "mat"]
+    text = ""
+    while len(text) < length:
+        text += " ".join(rng.choice(words, rng.integers(2, 6))) + ". "
+    return TINY_VOCAB.encode(chars(text[:length]))
+
+
+@pytest.fixture
+def tiny_text(monkeypatch):
+    """A registered dataset "tiny-text": 900 training and 300 test characters."""
+    def build(split: str = "train", num_steps: int = 6, sampling: str = "sequential"):
+        ids = tiny_text_stream(900 if split == "train" else 300, 0 if split == "train" else 1)
+        return LanguageModelDataset(ids, num_steps, TINY_VOCAB, sampling)
+
+    monkeypatch.setitem(data_registry.DATASETS, "tiny-text", data_registry.DatasetEntry(
+        "tiny-text", build, "generated sentences of six words", "none"))

@@ -1,0 +1,45 @@
+"""`dl generate`: text from a trained language model. No maths here."""
+import click
+
+from dlcore.train import CheckpointError, ConfigError
+from dlcore.train import generate as generating
+from dlcore.train import predict as predicting
+
+from . import options
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True))
+@click.option("--prompt", default="\n", show_default="a new line",
+              help="The text to continue (tokenised as the run's data was).")
+@click.option("--length", type=click.IntRange(min=1), default=200, show_default=True,
+              help="How many tokens to generate.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Sharpens (< 1) or flattens (> 1) the distribution; 0 is greedy.")
+@click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Sample only among the k most probable tokens (0: all).")
+@click.option("--beam", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Beam search with this many beams instead of sampling (0: sample).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the sampling [default: a fresh one each time].")
+@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
+              show_default=True, help="Which of the run's checkpoints to use.")
+@options.threads
+@options.as_json
+def generate(run, prompt, length, temperature, top_k, beam, seed, which, threads, as_json):
+    """Continue PROMPT with the language model of RUN (a run directory or checkpoint file).
+
+    \b
+      dl generate runs/char_lstm2-20261207-090000 --prompt "In the beginning" --length 200 \\
+          --temperature 0.8 --seed 1
+      dl generate runs/char_lstm2-20261207-090000 --prompt "And God said" --beam 5
+    """
+    try:
+        result = generating.generate(predicting.load_run(run, which), prompt, length,
+                                     temperature, top_k, beam, seed)
+    except (ConfigError, CheckpointError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        options.echo_json(result)
+        return
+    click.echo(result["full"])
