@@ -39,9 +39,10 @@ class _ResidualLayer(Module):
     residual/LayerNorm wiring around every sub-block.
     """
 
-    def __init__(self, d_model: int, dim_feedforward: int, dropout: float, activation,
-                 layer_norm_eps: float, norm_first: bool, bias: bool):
-        super().__init__()
+    def _feed_forward_block(self, d_model: int, dim_feedforward: int, dropout: float, activation,
+                            norm_first: bool, bias: bool) -> None:
+        """Made after the attention blocks, so that the state_dict lists them in PyTorch's
+        order."""
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
@@ -66,10 +67,10 @@ class TransformerEncoderLayer(_ResidualLayer):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True):
-        super().__init__(d_model, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias)
+        super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first)
+        self._feed_forward_block(d_model, dim_feedforward, dropout, activation, norm_first, bias)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
@@ -93,12 +94,12 @@ class TransformerDecoderLayer(_ResidualLayer):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True):
-        super().__init__(d_model, dim_feedforward, dropout, activation, layer_norm_eps,
-                         norm_first, bias)
+        super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                                  batch_first=batch_first)
+        self._feed_forward_block(d_model, dim_feedforward, dropout, activation, norm_first, bias)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)

@@ -16,6 +16,21 @@ def _mm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
     return (a.T if trans_a else a) @ (b.T if trans_b else b)
 
 
+def _bmm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x @ y`` for (…, m, k) @ (…, k, n), batch dims broadcast. float32 products run on the
+    GEMM kernel one matrix at a time: it reads strided and transposed matrices (attention's
+    heads) in place, where NumPy's stacked matmul of such views falls back to a loop without
+    BLAS, hundreds of times slower."""
+    if not x.dtype == y.dtype == np.float32:
+        return x @ y
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    xs, ys = np.broadcast_to(x, batch + x.shape[-2:]), np.broadcast_to(y, batch + y.shape[-2:])
+    out = np.empty(batch + (x.shape[-2], y.shape[-1]), dtype=np.float32)
+    for index in np.ndindex(*batch):
+        kernels.gemm(xs[index], ys[index], c=out[index])
+    return out
+
+
 def matmul(a: Tensor, b) -> Tensor:
     """``a @ b``: (…, m, k) @ (…, k, n) -> (…, m, n), batch dims broadcast; a 1-D operand is a
     row (left) or column (right) vector whose dim is dropped from the result."""
@@ -36,11 +51,13 @@ def matmul(a: Tensor, b) -> Tensor:
             g = g[..., None, :]
         ga = gb = None
         if a.requires_grad:
-            ga = unbroadcast(g @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+            ga = unbroadcast(_bmm(g, np.swapaxes(y2, -1, -2)), x2.shape).reshape(x.shape)
         if b.requires_grad:
-            gb = unbroadcast(np.swapaxes(x2, -1, -2) @ g, y2.shape).reshape(y.shape)
+            gb = unbroadcast(_bmm(np.swapaxes(x2, -1, -2), g), y2.shape).reshape(y.shape)
         return ga, gb
-    return Tensor._make(x @ y, (a, b), backward)
+    if x.ndim == 1 or y.ndim == 1:  # vector products: NumPy's rules drop the dim
+        return Tensor._make(x @ y, (a, b), backward)
+    return Tensor._make(_bmm(x, y), (a, b), backward)
 
 
 def _matmul_2d(a: Tensor, b: Tensor) -> Tensor:

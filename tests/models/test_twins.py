@@ -66,3 +66,19 @@ def test_the_language_model_twin_takes_the_same_tokens_to_the_same_logits(cell):
         expected = twin(torch.from_numpy(tokens)).numpy()
     np.testing.assert_allclose(ours(dlcore.tensor(tokens)).numpy(), expected, rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_the_gpt_twin_takes_the_same_tokens_to_the_same_logits(positions):
+    options = dict(vocab_size=13, block_size=16, d_model=12, num_heads=3, num_layers=2,
+                   positions=positions)
+    ours, twin = get_model("gpt", **options), get_model("gpt", nn=torch.nn, **options)
+    assert list(ours.state_dict()) == list(twin.state_dict())
+    twin.load_state_dict({k: torch.from_numpy(np.asarray(v))
+                          for k, v in ours.state_dict().items()})
+    ours.eval(), twin.eval()
+    tokens = np.random.default_rng(0).integers(0, 13, (3, 9))
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(tokens)).numpy()
+    np.testing.assert_allclose(ours(dlcore.tensor(tokens)).numpy(), expected, rtol=1e-4,
+                               atol=1e-5)
