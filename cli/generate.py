@@ -1,6 +1,7 @@
-"""`dl generate`: text from a trained language model. No maths here."""
+"""`dl generate` and `dl translate`: text from trained sequence models. No maths here."""
 import click
 
+from dlcore.data import DatasetNotFoundError
 from dlcore.train import CheckpointError, ConfigError
 from dlcore.train import generate as generating
 from dlcore.train import predict as predicting
@@ -43,3 +44,31 @@ def generate(run, prompt, length, temperature, top_k, beam, seed, which, threads
         options.echo_json(result)
         return
     click.echo(result["full"])
+
+
+@click.command()
+@click.argument("run", type=click.Path(exists=True))
+@click.argument("sentences", nargs=-1, required=True)
+@click.option("--beam", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Beam search with this many beams (0: greedy).")
+@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
+              show_default=True, help="Which of the run's checkpoints to use.")
+@options.threads
+@options.as_json
+def translate(run, sentences, beam, which, threads, as_json):
+    """Translate SENTENCES with the encoder-decoder of RUN (needs the run's training data,
+    whose vocabularies it rebuilds).
+
+    \b
+      dl translate runs/seq2seq_attention-20261207-100000 \\
+          "in the beginning god created the heaven and the earth" --beam 5
+    """
+    try:
+        results = generating.translate(predicting.load_run(run, which), list(sentences), beam)
+    except (ConfigError, CheckpointError, DatasetNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        options.echo_json(results)
+        return
+    for result in results:
+        click.echo(result["translation"])

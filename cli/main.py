@@ -7,7 +7,7 @@ from dlcore import kernels
 from .bench import bench
 from .data import data
 from .examples import examples
-from .generate import generate
+from .generate import generate, translate
 from .info import info
 from .models import models
 from .predict import export, predict
@@ -17,14 +17,16 @@ from .train import evaluate, train
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(dlcore.__version__, prog_name="dl")
 def cli():
-    """dlcore's experiment runner: train, evaluate, predict, generate, export, benchmark."""
+    """dlcore's experiment runner: train, evaluate, predict, generate, translate,
+    export, benchmark."""
     try:
         kernels.check_environment()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
 
 
-for command in (train, evaluate, predict, generate, export, bench, data, models, examples, info):
+for command in (train, evaluate, predict, generate, translate, export, bench, data, models,
+                examples, info):
     cli.add_command(command)
 
 

@@ -4,9 +4,9 @@ Every generative sequence model decodes the same way, through a *stepper* that k
 model: ``start(prompt)`` reads the prompt ids (B, P) and returns the log-probabilities of the
 next token (B, V) and the state after it; ``step(tokens, state)`` feeds one token per row (B,)
 and returns the same; ``select(state, rows)`` keeps the states of the given rows (beam search
-reorders and copies hypotheses). :class:`LanguageModelStepper` is the stepper of any model
-with ``forward_with_state`` and ``select_state`` (the recurrent language models, GPT); an
-encoder-decoder provides its own, which starts from the encoded source.
+reorders and copies hypotheses). :class:`ModelStepper` is the stepper of any model with
+``forward_with_state`` and ``select_state``: the recurrent language models and GPT from no
+state, an encoder-decoder from its ``start_state(source, source_len)``.
 
 - :func:`sample`: greedy (``temperature = 0``) or sampling from the distribution sharpened by
   ``temperature`` and cut to the ``top_k`` most probable tokens, for a batch of prompts.
@@ -42,17 +42,18 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-class LanguageModelStepper:
-    """A decoder-only model as a stepper: ``model.forward_with_state(tokens, state)`` →
-    (logits (B, T, V), state) and ``model.select_state(state, rows)``; run without gradients,
-    in the model's current mode (put it in eval mode first)."""
+class ModelStepper:
+    """A model as a stepper: ``model.forward_with_state(tokens, state)`` → (logits (B, T, V),
+    state) and ``model.select_state(state, rows)``, starting from ``state`` (None: the
+    model's own start; an encoder-decoder's ``start_state``, one row per prompt row). Runs
+    without gradients, in the model's current mode (put it in eval mode first)."""
 
-    def __init__(self, model):
+    def __init__(self, model, state=None):
         for method in ("forward_with_state", "select_state"):
             if not hasattr(model, method):
                 raise TypeError(f"{type(model).__name__} cannot be decoded step by step (it "
                                 f"has no {method})")
-        self.model = model
+        self.model, self.initial = model, state
 
     def _run(self, tokens: np.ndarray, state):
         with no_grad():
@@ -60,7 +61,7 @@ class LanguageModelStepper:
         return log_softmax(logits.data[:, -1]), state
 
     def start(self, prompt):
-        return self._run(np.asarray(prompt, dtype=np.int64), None)
+        return self._run(np.asarray(prompt, dtype=np.int64), self.initial)
 
     def step(self, tokens, state):
         return self._run(np.asarray(tokens, dtype=np.int64)[:, None], state)

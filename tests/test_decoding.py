@@ -94,14 +94,14 @@ def test_rows_stop_at_eos_and_bad_options_are_named():
     with pytest.raises(ValueError, match="one prompt at a time"):
         decoding.beam_search(bigram, [[0], [1]], 3)
     with pytest.raises(TypeError, match="has no forward_with_state"):
-        decoding.LanguageModelStepper(object())
+        decoding.ModelStepper(object())
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_a_language_model_decodes_step_by_step_as_it_reads_whole_sequences(cell):
     model = rnn_lm(vocab_size=7, embedding_dim=5, hidden_size=8, num_layers=2, cell=cell)
     model.eval()
-    stepper, prompt = decoding.LanguageModelStepper(model), np.array([[3, 1, 4]])
+    stepper, prompt = decoding.ModelStepper(model), np.array([[3, 1, 4]])
     greedy = decoding.sample(stepper, prompt, 6, temperature=0)[0]
     # each greedy token is the argmax of the whole sequence so far, read in one pass
     sequence = list(prompt[0])

@@ -10,9 +10,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import checks
+
 from .storage import DamagedDataError, Resource, require
 from .sword import osis_to_text, read_ztext
-from .text import TOKENIZERS, LanguageModelDataset, TranslationDataset, Vocab, pair_vocabs
+from .text import (TOKENIZERS, LanguageModelDataset, TranslationDataset, Vocab, pair_vocabs,
+                   words)
 
 _ZTEXT = "/usr/share/sword/modules/texts/ztext"
 
@@ -100,11 +103,20 @@ def kjv_language_model(split: str = "train", tokens: str = "char", num_steps: in
     return LanguageModelDataset(vocab.encode(part), num_steps, vocab, sampling)
 
 
-def kjv_rv1909_translation(split: str = "train", num_steps: int = 32,
-                           min_freq: int = 2) -> TranslationDataset:
-    """English->Spanish verse pairs as padded id arrays; vocabularies from the training pairs."""
+def kjv_rv1909_translation(split: str = "train", num_steps: int = 32, min_freq: int = 2,
+                           max_words: int = 0) -> TranslationDataset:
+    """English->Spanish verse pairs as padded id arrays; vocabularies from the training pairs.
+
+    ``max_words`` > 0 keeps only the pairs whose sides both have at most that many tokens
+    (the short verses, which a small model can learn to translate in minutes); every tenth
+    of the pairs kept is held out for the test split.
+    """
     _check_split(split)
     pairs = aligned_pairs()
+    if max_words:
+        checks.positive_int("kjv-rv1909", "max_words", max_words)
+        pairs = [(en, es) for en, es in pairs
+                 if len(words(en)) <= max_words and len(words(es)) <= max_words]
     held_out = np.arange(len(pairs)) % _TEST_EVERY == _TEST_EVERY - 1
     train = [pair for pair, test in zip(pairs, held_out) if not test]
     if split == "train":

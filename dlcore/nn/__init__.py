@@ -4,6 +4,7 @@ from dlcore.nn.activation import (
     ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh,
 )
 from dlcore.nn.attention import MultiheadAttention
+from dlcore.nn.scoring import AdditiveAttention, DotProductAttention, GeneralAttention
 from dlcore.nn.containers import ModuleDict, ModuleList, Sequential
 from dlcore.nn.conv import Conv2d
 from dlcore.nn.dropout import Dropout
@@ -24,7 +25,8 @@ from dlcore.nn.transformer import (
 )
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "AdaptiveAvgPool2d", "AdditiveAttention", "AvgPool2d", "DotProductAttention",
+    "GeneralAttention", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
     "GELU", "GRU", "GRUCell", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
     "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",

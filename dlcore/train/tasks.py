@@ -18,7 +18,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from dlcore import checks
+from dlcore import checks, decoding
+from dlcore.metrics import bleu_from_statistics, bleu_statistics
 from dlcore.nn import Module
 from dlcore.nn import functional as F
 from dlcore.tensor import Tensor, no_grad
@@ -271,16 +272,80 @@ class Seq2Seq(LanguageModel):
     target_valid_len) with ``<eos>``-terminated, ``<pad>``-padded rows; the decoder reads
     ``<bos>`` followed by the target shifted right and predicts the target,
     ``model(source, decoder_input, source_valid_len)`` → logits (N, T, V). Padding is neither
-    scored nor counted in the loss, accuracy and perplexity."""
+    scored nor counted in the loss, accuracy and perplexity.
 
-    def __init__(self, metadata: dict):
+    Every evaluation also translates each source greedily (up to ``<eos>`` or the dataset's
+    ``num_steps``) and reports the corpus BLEU of the translations against the targets
+    (``bleu``, 0-100; a reference's ``<unk>`` matches nothing); a detailed one (``dl eval``)
+    adds ``bleu_beam``, by beam search with ``beam_size`` beams (0: not searched).
+    """
+
+    metrics: ClassVar[dict[str, str]] = {**LanguageModel.metrics, "bleu": "max",
+                                         "bleu_beam": "max"}
+
+    def __init__(self, metadata: dict, beam_size: int = 4):
         super().__init__(metadata)
-        missing = [key for key in ("pad_id", "bos_id") if key not in metadata]
+        missing = [key for key in ("pad_id", "bos_id", "eos_id") if key not in metadata]
         if missing:
-            raise ValueError(f"the seq2seq task needs a dataset whose metadata has pad_id and "
-                             f"bos_id (a translation dataset); this one lacks "
+            raise ValueError(f"the seq2seq task needs a dataset whose metadata has pad_id, "
+                             f"bos_id and eos_id (a translation dataset); this one lacks "
                              f"{', '.join(missing)}")
         self.ignore_index, self.bos_id = int(metadata["pad_id"]), int(metadata["bos_id"])
+        self.eos_id, self.unk_id = int(metadata["eos_id"]), int(metadata.get("unk_id", 0))
+        self.max_length = int(metadata.get("num_steps", 32))
+        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 0:
+            raise ValueError(f"beam_size must be an integer >= 0 (0: no beam search), got "
+                             f"{beam_size!r}")
+        self.beam_size = beam_size
+
+    def check_model(self, model):
+        if not hasattr(model, "start_state"):
+            raise TypeError(f"the seq2seq task decodes through an encoder-decoder's "
+                            f"start_state; {type(model).__name__} has none")
+
+    def translate(self, model: Module, source: np.ndarray, source_len: np.ndarray,
+                  beam_size: int = 0) -> list[list[int]]:
+        """Target ids of each source row, ``<eos>`` and after dropped: greedy, or the best
+        hypothesis of a beam search with ``beam_size`` beams."""
+        source, source_len = np.asarray(source), np.asarray(source_len)
+        with no_grad():
+            state = model.start_state(Tensor(source), Tensor(source_len))
+        if not beam_size:
+            stepper = decoding.ModelStepper(model, state)
+            rows = decoding.sample(stepper, np.full((len(source), 1), self.bos_id),
+                                   self.max_length, temperature=0, eos_id=self.eos_id)
+        else:
+            rows = [list(decoding.beam_search(
+                decoding.ModelStepper(model, model.select_state(state, np.array([i]))),
+                [[self.bos_id]], self.max_length, beam_size, eos_id=self.eos_id)[0].tokens)
+                for i in range(len(source))]
+        return [row[:row.index(self.eos_id)] if self.eos_id in row else row for row in rows]
+
+    def _references(self, target: np.ndarray) -> list[list[int]]:
+        """The target rows up to ``<eos>``, each ``<unk>`` made unmatchable (-1)."""
+        rows = []
+        for row in target.tolist():
+            row = row[:row.index(self.eos_id)] if self.eos_id in row else row
+            rows.append([-1 if token == self.unk_id else token for token in row
+                         if token != self.ignore_index])
+        return rows
+
+    def evaluate_batch(self, model, batch, meter, rng):
+        super().evaluate_batch(model, batch, meter, rng)
+        source, source_len, target, _ = batch
+        references = self._references(target)
+        searches = [("bleu", 0)] + ([("bleu_beam", self.beam_size)]
+                                    if meter.detailed and self.beam_size else [])
+        for name, beam in searches:
+            hypotheses = self.translate(model, source, source_len, beam)
+            meter.add_array(name, bleu_statistics(hypotheses, references))
+
+    def result(self, meter):
+        metrics = super().result(meter)
+        for name in ("bleu", "bleu_beam"):
+            if name in meter.arrays:
+                metrics[name] = bleu_from_statistics(meter.arrays[name])
+        return metrics
 
     def interpret(self, output, top_k):
         raise NotImplementedError  # a translation needs decoding, not one forward pass

@@ -51,7 +51,7 @@ def test_sinusoidal_positions_are_fixed():
 
 def test_decoding_past_the_block_size_reads_the_latest_tokens():
     model = _model()
-    stepper = decoding.LanguageModelStepper(model)
+    stepper = decoding.ModelStepper(model)
     prompt = np.array([[1, 2, 3]])
     greedy = decoding.sample(stepper, prompt, 12, temperature=0)[0]
     sequence = list(prompt[0])

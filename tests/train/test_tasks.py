@@ -162,8 +162,8 @@ def test_adversarial_losses_and_evaluation():
 
 
 def test_seq2seq_trains_a_registered_encoder_decoder_on_translation_batches():
-    """Reversing 3-word sentences: the standard updater on 4-array batches drives the masked
-    loss down."""
+    """Reversing 5-word sentences: the standard updater on 4-array batches drives the masked
+    loss down and the BLEU of the translations up."""
     from dlcore.data import TranslationDataset
     from dlcore.train import components, parse
 
@@ -171,9 +171,9 @@ def test_seq2seq_trains_a_registered_encoder_decoder_on_translation_batches():
     words = ["a", "b", "c", "d", "e"]
     pairs = []
     for _ in range(64):
-        sentence = list(rng.choice(words, size=3))
+        sentence = list(rng.choice(words, size=5))
         pairs.append((" ".join(sentence), " ".join(reversed(sentence))))
-    dataset = TranslationDataset(pairs, num_steps=5, min_freq=1)
+    dataset = TranslationDataset(pairs, num_steps=7, min_freq=1)
     experiment = components.resolve_data(parse({
         "model": {"name": "seq2seq", "embedding_dim": 16, "hidden_size": 32, "num_layers": 1,
                   "dropout": 0.0},
@@ -191,3 +191,10 @@ def test_seq2seq_trains_a_registered_encoder_decoder_on_translation_batches():
             updater.update(batch, metrics.Meter())
     after = task.evaluate(model, loader)
     assert after["loss"] < before["loss"] / 3 and after["accuracy"] > 0.8
+    assert before["bleu"] < 20 < 60 < after["bleu"] <= 100  # greedy translations, reversed
+    source, source_len, target, _ = dataset.get_batch(np.arange(len(dataset)))
+    greedy = task.translate(model, source, source_len)
+    assert task.translate(model, source, source_len, beam_size=1) == greedy
+    assert all(task.eos_id not in row and len(row) <= 7 for row in greedy)  # <eos> dropped
+    detailed = task.evaluate(model, loader, detailed=True)
+    assert detailed["bleu"] == after["bleu"] and 60 < detailed["bleu_beam"] <= 100
