@@ -11,11 +11,14 @@ README.md, and the raw summaries go to ``benchmarks/results/examples.json``.
     python benchmarks/examples_table.py --render    # the table again from the saved results
 
 The table is one machine's: rows measured elsewhere (another CPU, kernel path or thread
-count) are never mixed in; ``--only`` on a new machine needs ``--fresh``.
+count) are never mixed in; ``--only`` on a new machine needs ``--fresh``. Each row records a
+digest of the config it trained, and a row whose config has changed since is left out of the
+table (listed under it as not yet measured) until it is measured again.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import re
@@ -32,7 +35,10 @@ BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
 #: The examples in the table, in order (paths under examples/).
 EXAMPLES = [*(f"fashion_mnist/{name}.toml" for name in (
     "softmax_regression", "mlp", "lenet_classic", "lenet", "lenet_bn", "alexnet", "vgg11", "nin",
-    "googlenet", "resnet18", "densenet")), "kjv/char_lstm.toml", "kjv/seq2seq.toml",
+    "googlenet", "resnet18", "densenet")),
+    *(f"kjv/{name}.toml" for name in ("char_rnn", "char_gru", "char_lstm", "char_lstm2",
+                                      "char_gpt", "seq2seq", "seq2seq_attention",
+                                      "transformer")),
     "gan/gaussian.toml", "synthetic/spirals.toml", "synthetic/linear.toml"]
 #: benchmarks/zoo_step.py's measurements: the table quotes its batch-128 ratio per example.
 ZOO_STEP = ROOT / "benchmarks" / "results" / "zoo_step.json"
@@ -52,11 +58,17 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def config_digest(example: str) -> str:
+    """SHA-256 of the example's config file: which config a saved row measured."""
+    return hashlib.sha256((ROOT / "examples" / example).read_bytes()).hexdigest()
+
+
 def measure(example: str, threads: int) -> dict:
     experiment = load(ROOT / "examples" / example)
     with tempfile.TemporaryDirectory() as run_dir:
         summary = run(experiment, run_dir=run_dir, threads=threads)
-    return {"example": example, "model": summary["model"], "parameters": summary["parameters"],
+    return {"example": example, "config_sha256": config_digest(example),
+            "model": summary["model"], "parameters": summary["parameters"],
             "input_shape": summary["input_shape"],
             "epochs": summary["epochs"], "steps": summary["steps"],
             "monitor": summary["monitor"], "test": summary["test"],
@@ -106,6 +118,11 @@ def table(results: list[dict], cpu: str, threads: int, cpu_path: str) -> str:
     note = ("\n\nStep vs PyTorch: PyTorch's training-step time over ours for the same model at "
             f"batch 128, {threads} threads (`python benchmarks/zoo_step.py`; > 1: we are faster)."
             if ratios else "")
+    measured = {r["example"] for r in results}
+    pending = [e for e in EXAMPLES if e not in measured]
+    if pending:
+        note += ("\n\nNot in the table yet (new, or changed since they were last measured): "
+                 + ", ".join(f"`{e}`" for e in pending) + ".")
     return "\n".join([head, *(row(r, ratios.get(r["example"])) for r in results)]) + note
 
 
@@ -151,7 +168,8 @@ def main() -> None:
         for example in chosen:
             results[example] = measure(example, args.threads)
             print(row(results[example]), flush=True)
-    ordered = [results[e] for e in EXAMPLES if e in results]
+    ordered = [results[e] for e in EXAMPLES
+               if e in results and results[e].get("config_sha256") == config_digest(e)]
     text = table(ordered, *machine)
     if args.dry_run:
         print(text)

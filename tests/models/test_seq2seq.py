@@ -11,9 +11,13 @@ ATTENTIONS = ["none", "additive", "dot", "general"]
 
 def _model(attention, cell="gru", layers=2):
     dlcore.manual_seed(0)
-    model = get_model("seq2seq", src_vocab_size=11, tgt_vocab_size=13, embedding_dim=6,
-                      hidden_size=8, num_layers=layers, cell=cell, dropout=0.0,
-                      attention=attention)
+    if attention == "transformer":
+        model = get_model("transformer", src_vocab_size=11, tgt_vocab_size=13, d_model=8,
+                          num_heads=2, num_layers=2, dropout=0.0)
+    else:
+        model = get_model("seq2seq", src_vocab_size=11, tgt_vocab_size=13, embedding_dim=6,
+                          hidden_size=8, num_layers=layers, cell=cell, dropout=0.0,
+                          attention=attention)
     model.eval()
     return model
 
@@ -37,6 +41,21 @@ def test_decoding_step_by_step_equals_teacher_forcing(attention, cell):
     np.testing.assert_allclose(np.concatenate(steps, 1), whole.numpy(), rtol=1e-5, atol=1e-6)
     rows = model.select_state(state, np.array([2, 2, 0]))
     np.testing.assert_array_equal(rows.memory.numpy()[1], state.memory.numpy()[2])
+
+
+def test_the_transformer_decodes_step_by_step_as_it_reads_whole_targets():
+    test_decoding_step_by_step_equals_teacher_forcing("transformer", None)
+
+
+def test_the_transformers_encoder_ignores_the_padding():
+    model, (source, lengths, target) = _model("transformer"), _batch()
+    changed = source.copy()
+    changed[1, 1:] = (changed[1, 1:] + 3) % 11
+    a, b = (model(dlcore.tensor(s), dlcore.tensor(target), dlcore.tensor(lengths)).numpy()
+            for s in (source, changed))
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="transformer: d_model = 8 is not divisible"):
+        get_model("transformer", d_model=8, num_heads=3)
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS[1:])

@@ -89,3 +89,18 @@ def test_the_command_translates_and_refuses_a_language_model(trained, tiny_text,
 def test_an_interrupted_translation_run_resumes_exactly(tiny_pairs, tmp_path):
     result = interrupt_and_resume(_config(epochs=2, eval_every="5 steps"), tmp_path, step=11)
     assert "bleu" in result.straight["final"]["eval"]
+
+
+def test_the_transformer_learns_to_reverse(tiny_pairs, tmp_path):
+    config = parse({
+        "model": {"name": "transformer", "d_model": 32, "num_heads": 4, "num_layers": 1,
+                  "dropout": 0.0},
+        "data": {"name": "tiny-pairs", "batch_size": 32, "val_fraction": 0.0},
+        "task": {"beam_size": 0},
+        "optim": {"name": "adam", "lr": 0.003},
+        "train": {"epochs": 15, "seed": 0, "clip_grad_norm": 1.0, "eval_every": "15 epochs"},
+    }, name="pairs")
+    summary = run(config, run_dir=tmp_path / "run")
+    assert summary["test"]["bleu"] > 50
+    [result] = translate(load_run(tmp_path / "run"), ["god said unto israel"])
+    assert result["translation"].split()[0] == "israel"
