@@ -1,11 +1,14 @@
-"""Training step of recurrent language models, dlcore vs PyTorch CPU, same builder, by length.
+"""Training step of language models, dlcore vs PyTorch CPU, same builder, by length.
 
     python benchmarks/rnn_step.py [--cells lstm,gru] [--layers 1,2] [--lengths 16,64,256]
                                   [--threads 1,2] [--batch 32] [--hidden 256] [--seconds 2]
                                   [--json [FILE]]
+    python benchmarks/rnn_step.py --cells gpt --layers 4 --lengths 64,128 --hidden 128
 
 The model is the zoo's ``rnn_lm`` (embedding, recurrent stack, linear head over the KJV's
-67 characters) built once from ``dlcore.nn`` and once from ``torch.nn``; a step is forward,
+67 characters), or with ``--cells gpt`` its GPT (``--layers`` blocks of width ``--hidden``,
+4 heads, block size = the length), built once from ``dlcore.nn`` and once from
+``torch.nn``; a step is forward,
 cross-entropy over every position, backward (through time, the whole window) and an SGD
 update, on fixed random tokens. Timing and threads are ``dl bench``'s: both frameworks on the
 same thread count, timed in alternating rounds, medians compared. Besides the ratio (PyTorch's
@@ -33,10 +36,10 @@ ROUNDS = 5
 VOCAB = 67
 
 
-def _step(library, options: dict, tokens: np.ndarray, targets: np.ndarray):
+def _step(library, name: str, options: dict, tokens: np.ndarray, targets: np.ndarray):
     """A zero-argument training step of ``library`` (dlcore or torch: the same API) on the
-    fixed tokens, its model from the zoo's builder."""
-    model = get_model("rnn_lm", nn=library.nn, **options)
+    fixed tokens, its model from the zoo's builder ``name``."""
+    model = get_model(name, nn=library.nn, **options)
     optimizer = library.optim.SGD(model.parameters(), lr=0.01)
     x, y = library.from_numpy(tokens), library.from_numpy(targets.reshape(-1))
 
@@ -49,14 +52,18 @@ def _step(library, options: dict, tokens: np.ndarray, targets: np.ndarray):
 
 def measure(torch, cell: str, layers: int, length: int, batch: int, hidden: int,
             threads: int, seconds: float) -> dict:
-    options = dict(vocab_size=VOCAB, embedding_dim=32, hidden_size=hidden, num_layers=layers,
-                   cell=cell)
+    if cell == "gpt":
+        name, options = "gpt", dict(vocab_size=VOCAB, block_size=length, d_model=hidden,
+                                    num_heads=4, num_layers=layers, dropout=0.1)
+    else:
+        name, options = "rnn_lm", dict(vocab_size=VOCAB, embedding_dim=32, hidden_size=hidden,
+                                       num_layers=layers, cell=cell)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, VOCAB, (batch, length))
     targets = rng.integers(0, VOCAB, (batch, length))
-    runners = {"dlcore": _step(dlcore, options, tokens, targets)}
+    runners = {"dlcore": _step(dlcore, name, options, tokens, targets)}
     if torch is not None:
-        runners["torch"] = _step(torch, options, tokens, targets)
+        runners["torch"] = _step(torch, name, options, tokens, targets)
     medians = bench.interleaved_medians(runners, budget=seconds, rounds=ROUNDS, min_calls=ROUNDS,
                                         max_calls=100 * ROUNDS)
     ours, theirs = medians["dlcore"], medians.get("torch")
@@ -67,7 +74,7 @@ def measure(torch, cell: str, layers: int, length: int, batch: int, hidden: int,
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", default="lstm", help="comma-separated: rnn, lstm, gru")
+    parser.add_argument("--cells", default="lstm", help="comma-separated: rnn, lstm, gru, gpt")
     parser.add_argument("--layers", type=_ints, default=[1, 2], help="e.g. 1,2")
     parser.add_argument("--lengths", type=_ints, default=[16, 64, 256], help="e.g. 16,64,256")
     parser.add_argument("--threads", type=_ints, default=[1, 2], help="e.g. 1,2")
@@ -80,15 +87,17 @@ def main():
                         "(default file: benchmarks/results/rnn_step.json)")
     args = parser.parse_args()
     cells = [c for c in args.cells.split(",") if c]
-    if not cells or set(cells) - {"rnn", "lstm", "gru"} or args.seconds <= 0 \
+    if not cells or set(cells) - {"rnn", "lstm", "gru", "gpt"} or args.seconds <= 0 \
             or args.batch < 1 or args.hidden < 1:
-        parser.error("--cells takes rnn, lstm, gru; --seconds, --batch and --hidden must be > 0")
+        parser.error("--cells takes rnn, lstm, gru, gpt; --seconds, --batch and --hidden must "
+                     "be > 0")
     try:
         import torch
     except ImportError:
         torch = None
         print("PyTorch is not installed: timing dlcore alone", file=sys.stderr)
-    print(f"rnn_lm training step, batch {args.batch}, hidden {args.hidden}, dlcore vs PyTorch "
+    print(f"language-model training step, batch {args.batch}, width {args.hidden}, dlcore vs "
+          f"PyTorch "
           f"(kernel path {kernels.cpu_path()}, {cpu_name()}); median of {ROUNDS} alternating "
           f"rounds, {args.seconds:g} s per side")
     print(f"{'cell':5} {'layers':>6} {'T':>4} {'thr':>3} {'dlcore ms':>10} {'ms/step':>8} "

@@ -106,6 +106,8 @@ int dl_relu_forward(int64_t n, const float *x, float *y);
 int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
 /* y = max(a + b, 0), a residual block's join in one pass; its backward is dl_relu_backward. */
 int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y);
+/* x: (n) -> y = x Phi(x) (GELU), slope = Phi(x) + x phi(x) its derivative; no overlap. */
+int dl_gelu_forward(int64_t n, const float *x, float *y, float *slope);
 /* y = alpha*x + beta*y in place (x and y do not overlap); beta == 0 does not read y. */
 int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y);
 

@@ -45,6 +45,8 @@ backend, since the C kernels are float32 only; padding is per side,
   output y > 0, else 0.
 - ``add_relu_forward(a, b)`` -> ``max(a + b, 0)``, a and b of one shape (no broadcasting);
   its backward is ``relu_backward(y, dy)``, the gradient of both a and b.
+- ``gelu_forward(x)`` -> ``(y, slope)``: GELU ``x Φ(x)`` (the exact, erf form) and its
+  derivative ``Φ(x) + x φ(x)``, which the backward pass multiplies by the output gradient.
 - ``axpby(x, y, alpha=1.0, beta=1.0)`` -> y, updated in place to ``alpha * x + beta * y`` (y
   C-contiguous and writeable for the C backend; beta == 0 does not read y).
 - The pointwise half of one recurrent step (the caller adds ``h_prev W_hhᵀ + b_hh`` by
@@ -73,7 +75,7 @@ KERNELS = (
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "batch_norm_forward",
     "batch_norm_backward", "softmax_cross_entropy", "relu_forward", "relu_backward",
-    "add_relu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward",
+    "add_relu_forward", "gelu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward",
     "gru_cell_backward",
 )
 

@@ -64,6 +64,7 @@ cdef extern from "dl_kernels.h" nogil:
     int dl_relu_forward(int64_t n, const float *x, float *y)
     int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx)
     int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y)
+    int dl_gelu_forward(int64_t n, const float *x, float *y, float *slope)
     int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y)
 
     int dl_lstm_cell_forward(int64_t n, int64_t h, float *gates, const float *c_prev,

@@ -1,4 +1,4 @@
-# Elementwise bindings: ReLU, add+ReLU, axpby (included by _c.pyx).
+# Elementwise bindings: ReLU, add+ReLU, GELU, axpby (included by _c.pyx).
 
 def relu_forward(x):
     x = _f32("x", x, -1)
@@ -62,3 +62,18 @@ def axpby(x, y, float alpha=1.0, float beta=1.0):
         code = dl_axpby(n, alpha, px, beta, py)
     _check(code, "axpby")
     return y
+
+
+def gelu_forward(x):
+    x = _f32("x", x, -1)
+    y = np.empty_like(x)
+    slope = np.empty_like(x)
+    cdef int64_t n = x.size
+    cdef const float *px = _fptr(x)
+    cdef float *py = _wptr(y)
+    cdef float *ps = _wptr(slope)
+    cdef int code
+    with nogil:
+        code = dl_gelu_forward(n, px, py, ps)
+    _check(code, "gelu_forward")
+    return y, slope

@@ -6,6 +6,8 @@ pooling windows are gathered with one strided slice per kernel offset.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import contract
@@ -296,7 +298,7 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     return np.asarray(out, dtype=logits.dtype), grad
 
 
-# ---- elementwise: ReLU, add+ReLU, axpby ---------------------------------------------------
+# ---- elementwise: ReLU, add+ReLU, GELU, axpby ---------------------------------------------------
 
 def relu_forward(x):
     """max(x, 0) elementwise (NaN stays NaN)."""
@@ -320,6 +322,17 @@ def add_relu_forward(a, b):
     if a.shape != b.shape:
         raise ValueError(f"add_relu_forward: a {a.shape} and b {b.shape} differ in shape")
     return relu_forward(a + b)
+
+
+def gelu_forward(x):
+    """(x Φ(x), Φ(x) + x φ(x)): GELU and its derivative, Φ/φ the standard normal CDF/density
+    (Φ(x) = erfc(-x/√2)/2 by math.erfc in float64, exact in the far negative tail too, where
+    1 + erf cancels: the value the C kernel approximates)."""
+    x = _float_array("x", x)
+    wide = x.astype(np.float64)
+    cdf = 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(-wide / math.sqrt(2.0))
+    slope = cdf + wide * np.exp(-0.5 * wide * wide) / math.sqrt(2.0 * math.pi)
+    return (wide * cdf).astype(x.dtype), slope.astype(x.dtype)
 
 
 def axpby(x, y, alpha=1.0, beta=1.0):

@@ -105,25 +105,11 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         t = np.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v ** 3))
         out = 0.5 * v * (1 + t)
         slope = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 0.134145 * v * v)
-    elif approximate == "none":
-        cdf = _normal_cdf(v)
-        out = v * cdf
-        slope = cdf + v * np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)
+    elif approximate == "none":  # a C kernel: NumPy's erf fit cost a tenth of a GPT step
+        out, slope = kernels.gelu_forward(v)
     else:
         raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
     return Tensor._make(out.astype(v.dtype), (x,), lambda g: (g * slope.astype(v.dtype),))
-
-
-def _normal_cdf(v: np.ndarray) -> np.ndarray:
-    """Φ(v) = erfc(-v/√2) / 2, with erfc to a relative 1.2e-7 (Numerical Recipes' Chebyshev
-    fit): NumPy has no erf, and a relative error keeps the far negative tail accurate too."""
-    z = np.abs(v) / _SQRT_2
-    t = 1 / (1 + 0.5 * z)
-    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-            -0.82215223 + t * 0.17087277))))))))
-    tail = 0.5 * t * np.exp(poly - z * z)  # Φ(-|v|)
-    return np.where(v < 0, tail, 1 - tail)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:

@@ -95,3 +95,46 @@ def test_axpby_refuses_bad_arguments():
         C.axpby(np.ones(3, np.float32), read_only)
     with pytest.raises(ValueError, match="writeable"):
         R.axpby(np.ones(3, np.float32), read_only)
+
+
+def _close_to_the_reference(x):
+    """GELU and its slope within float32 rounding of the exact (erfc, float64) values: 1e-6
+    absolute, and relative to the value in the far negative tail where both are tiny."""
+    y, slope = C.gelu_forward(x)
+    expected_y, expected_slope = R.gelu_forward(x)
+    np.testing.assert_allclose(y, expected_y, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(slope, expected_slope, rtol=2e-5, atol=1e-6)
+    return y, slope
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), st.integers(0, 2**32 - 1),
+       st.floats(0.1, 8.0))
+def test_gelu_matches_the_reference(shape, seed, scale):
+    rng = np.random.default_rng(seed)
+    _close_to_the_reference((rng.standard_normal(shape) * scale).astype(np.float32))
+
+
+def test_gelu_across_its_range_on_every_path_and_thread_count(cpu_path, threads):
+    x = np.concatenate([np.linspace(-13, 13, 200_001), [0.0, -0.0, 1e-30, -1e-30, 88, -88]])
+    x = x.astype(np.float32)
+    threads(1)
+    y, slope = _close_to_the_reference(x)
+    tail = (x < -3) & (x > -12)  # the tail keeps its relative accuracy
+    expected_y, _ = R.gelu_forward(x)
+    np.testing.assert_allclose(y[tail], expected_y[tail], rtol=2e-5)
+    threads(2)
+    again = C.gelu_forward(x)
+    np.testing.assert_array_equal(again[0], y)
+    np.testing.assert_array_equal(again[1], slope)
+    view = x[:199_997].reshape(-1, 7)[:, ::2]  # non-contiguous
+    np.testing.assert_array_equal(C.gelu_forward(view)[0],
+                                  C.gelu_forward(np.ascontiguousarray(view))[0])
+    special = C.gelu_forward(np.array([np.nan, np.inf], np.float32))
+    assert np.isnan(special[0][0]) and special[0][1] == np.inf
+
+
+def test_gelu_refuses_bad_arguments():
+    with pytest.raises(TypeError, match="float32"):
+        C.gelu_forward(np.ones(3))
+    assert C.gelu_forward(np.array(1.0, np.float32))[0].shape == ()
