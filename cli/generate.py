@@ -23,8 +23,7 @@ from . import options
               help="Beam search with this many beams instead of sampling (0: sample).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of the sampling [default: a fresh one each time].")
-@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
-              show_default=True, help="Which of the run's checkpoints to use.")
+@options.checkpoint
 @options.threads
 @options.as_json
 def generate(run, prompt, length, temperature, top_k, beam, seed, which, threads, as_json):
@@ -51,8 +50,7 @@ def generate(run, prompt, length, temperature, top_k, beam, seed, which, threads
 @click.argument("sentences", nargs=-1, required=True)
 @click.option("--beam", type=click.IntRange(min=0), default=0, show_default=True,
               help="Beam search with this many beams (0: greedy).")
-@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
-              show_default=True, help="Which of the run's checkpoints to use.")
+@options.checkpoint
 @options.threads
 @options.as_json
 def translate(run, sentences, beam, which, threads, as_json):

@@ -17,6 +17,10 @@ threads = click.option(
     "--threads", type=click.IntRange(min=1), callback=_set_threads,
     help="Kernel threads [default: DL_NUM_THREADS, else every core].")
 
+checkpoint = click.option("--checkpoint", "which", type=click.Choice(["best", "last"]),
+                          default="best", show_default=True,
+                          help="Which of the run's checkpoints to use.")
+
 as_json = click.option("--json", "as_json", is_flag=True,
                        help="Print the result as JSON on stdout instead of a table.")
 

@@ -13,8 +13,7 @@ from . import options
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="How many classes (or next tokens) to show per input.")
-@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
-              show_default=True, help="Which of the run's checkpoints to use.")
+@options.checkpoint
 @options.threads
 @options.as_json
 def predict(run, inputs, top_k, which, threads, as_json):
@@ -52,8 +51,7 @@ def predict(run, inputs, top_k, which, threads, as_json):
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="The file to write.")
-@click.option("--checkpoint", "which", type=click.Choice(["best", "last"]), default="best",
-              show_default=True)
+@options.checkpoint
 def export(run, fmt, out, which):
     """Write the model of RUN to a file other tools load: safetensors (PyTorch's names) or
     ONNX (the eval-mode graph of a layered model, for onnxruntime and the like). Examples:

@@ -80,10 +80,9 @@ class RecurrentEncoder(Encoder):
         return self.rnn(self.embedding(source))
 
 
-class RecurrentDecoder(Decoder):
-    """d2l's basic decoder: starts from the encoder's final state and reads, beside each
-    input token's embedding, the encoder's top-layer final state (the same context at every
-    step), over the whole target in one recurrent pass."""
+class _ContextDecoder(Decoder):
+    """What both recurrent decoders hold: the token embedding, a recurrent stack reading the
+    embedding beside a context of the hidden size, and the head over the vocabulary."""
 
     def __init__(self, vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout):
         super().__init__()
@@ -91,6 +90,12 @@ class RecurrentDecoder(Decoder):
         self.rnn = recurrent(cell, embedding_dim + hidden_size, hidden_size, num_layers,
                              dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+
+
+class RecurrentDecoder(_ContextDecoder):
+    """d2l's basic decoder: starts from the encoder's final state and reads, beside each
+    input token's embedding, the encoder's top-layer final state (the same context at every
+    step), over the whole target in one recurrent pass."""
 
     def init_state(self, encoded, source_len=None):
         _, hidden = encoded
@@ -104,7 +109,7 @@ class RecurrentDecoder(Decoder):
         return self.head(output), state._replace(hidden=hidden)
 
 
-class AttentionDecoder(Decoder):
+class AttentionDecoder(_ContextDecoder):
     """Bahdanau et al.'s decoder (d2l §11.4): at every step the top layer's previous hidden
     state queries the encoder's outputs (masked to the source's valid length), and the
     context it pools is read beside the token's embedding. ``scoring``: "additive"
@@ -112,7 +117,7 @@ class AttentionDecoder(Decoder):
 
     def __init__(self, vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout,
                  scoring: str = "additive"):
-        super().__init__()
+        super().__init__(vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout)
         checks.one_of("seq2seq", "attention", scoring, SCORINGS)
         if scoring == "additive":
             self.attention = AdditiveAttention(hidden_size, hidden_size, hidden_size)
@@ -120,10 +125,6 @@ class AttentionDecoder(Decoder):
             self.attention = SCORINGS[scoring](hidden_size, hidden_size)
         else:
             self.attention = SCORINGS[scoring]()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = recurrent(cell, embedding_dim + hidden_size, hidden_size, num_layers,
-                             dropout)
-        self.head = nn.Linear(hidden_size, vocab_size)
 
     def init_state(self, encoded, source_len=None):
         outputs, hidden = encoded
