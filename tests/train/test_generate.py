@@ -1,6 +1,7 @@
 """`dl generate` on a trained character language model: the prompt warms the model up, the
 continuation is sampled (seeded), greedy or beam-searched, and other runs are refused."""
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +10,8 @@ from cli.main import cli
 from dlcore.train import ConfigError, parse, run
 from dlcore.train.generate import generate
 from dlcore.train.predict import load_run
+
+from .conftest import TINY_VOCAB
 
 
 @pytest.fixture
@@ -55,3 +58,21 @@ def test_a_classifier_run_cannot_generate(tmp_path):
     with pytest.raises(ConfigError, match="dl generate continues text with a language model; "
                                           "this run's task is classification"):
         generate(load_run(tmp_path / "mlp"), "x", 5)
+
+
+def test_gpt_learns_the_tiny_text_and_generates_past_its_block(tiny_text, tmp_path):
+    config = parse({
+        "model": {"name": "gpt", "block_size": 6, "d_model": 16, "num_heads": 2,
+                  "num_layers": 2, "dropout": 0.0},
+        "data": {"name": "tiny-text", "batch_size": 8, "sampling": "random",
+                 "val_fraction": 0.0},
+        "optim": {"name": "adamw", "lr": 0.01},
+        "train": {"epochs": 12, "seed": 0, "clip_grad_norm": 1.0, "eval_every": "6 epochs"},
+    }, name="tiny-gpt")
+    run(config, run_dir=tmp_path / "gpt")
+    evals = [json.loads(line) for line in (tmp_path / "gpt" / "metrics.jsonl").read_text()
+             .splitlines() if json.loads(line)["kind"] == "eval"]
+    assert evals[-1]["loss"] < evals[0]["loss"] < math.log(len(TINY_VOCAB))  # uniform: log V
+    result = generate(load_run(tmp_path / "gpt"), "the cat sat on", 30, temperature=0)
+    assert len(result["tokens"]) == 30  # 14 + 30 tokens: well past the block of 6
+
