@@ -282,6 +282,9 @@ class Seq2Seq(LanguageModel):
 
     metrics: ClassVar[dict[str, str]] = {**LanguageModel.metrics, "bleu": "max",
                                          "bleu_beam": "max"}
+    #: the best checkpoint is the one that translates best (the loss keeps falling on the
+    #: training verses while the held-out translations stop improving)
+    monitor: ClassVar[str] = "bleu"
 
     def __init__(self, metadata: dict, beam_size: int = 4):
         super().__init__(metadata)

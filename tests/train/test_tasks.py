@@ -63,8 +63,9 @@ def test_loss_is_a_differentiable_scalar_for_each_task(name, output_shape, targe
 def test_monitor_and_mode_are_declared_by_each_task():
     assert TASKS["classification"].monitor == "accuracy"
     assert TASKS["classification"].metrics["accuracy"] == "max"
-    for name in ("regression", "language_model", "seq2seq"):
+    for name in ("regression", "language_model"):
         assert TASKS[name].monitor == "loss" and TASKS[name].metrics["loss"] == "min"
+    assert TASKS["seq2seq"].monitor == "bleu" and TASKS["seq2seq"].metrics["bleu"] == "max"
     assert TASKS["adversarial"].metrics[TASKS["adversarial"].monitor] == "min"
 
 
