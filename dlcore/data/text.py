@@ -33,15 +33,17 @@ def chars(text: str) -> list[str]:
 
 
 TOKENIZERS = {"word": words, "char": chars}
-_SPACE_BEFORE_MARK = re.compile(r" ([^\w\s])")
-
-
 def join_tokens(tokens: Sequence[str], tokenizer: str) -> str:
     """Text of tokens from :data:`TOKENIZERS`: characters as they are; words spaced, with
-    each punctuation mark against the word before it."""
+    each punctuation mark (a one-character token :func:`words` split off) against the word
+    before it. Special tokens such as ``<unk>`` stand as words."""
     if tokenizer == "char":
         return "".join(tokens)
-    return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(tokens))
+    text = ""
+    for token in tokens:
+        mark = len(token) == 1 and not (token.isalnum() or token == "_")
+        text += token if not text or mark else " " + token
+    return text
 
 
 class Vocab:

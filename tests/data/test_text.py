@@ -115,3 +115,11 @@ def test_real_bible_datasets_share_vocabularies_across_splits():
     inputs, targets = lm.get_batch(np.array([0]))
     assert lm.vocab.decode(inputs[0][:4]) == ["the", "first", "book", "of"]
     np.testing.assert_array_equal(inputs[0, 1:], targets[0, :-1])
+
+
+def test_joined_words_put_marks_against_the_word_before_and_keep_special_tokens_apart():
+    from dlcore.data.text import join_tokens
+    tokens = words("And God said, Let there be light: and there was light.")
+    assert join_tokens(tokens, "word") == "and god said, let there be light: and there was light."
+    assert join_tokens(["y", "<unk>", "."], "word") == "y <unk>."
+    assert join_tokens(list("a b."), "char") == "a b."
