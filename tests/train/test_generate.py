@@ -6,7 +6,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from dlcore.cli.main import cli
 from dlcore.train import ConfigError, parse, run
 from dlcore.train.generate import generate
 from dlcore.train.predict import load_run

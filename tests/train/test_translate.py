@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from dlcore.cli.main import cli
 from dlcore.data import TranslationDataset
 from dlcore.data import registry as data_registry
 from dlcore.data.text import pair_vocabs
