@@ -15,7 +15,7 @@ import numpy as np
 
 import dlcore
 from dlcore import checks, nn
-from dlcore.nn.scoring import SCORINGS, AdditiveAttention, masked_softmax
+from dlcore.nn.scoring import SCORINGS, AdditiveAttention, lengths_array, masked_softmax
 from dlcore.tensor import Tensor
 
 from .language import recurrent
@@ -130,9 +130,7 @@ class AttentionDecoder(_ContextDecoder):
         outputs, hidden = encoded
         keys = self.attention.W_k(outputs) if isinstance(self.attention, AdditiveAttention) \
             else None
-        lengths = None if source_len is None else np.asarray(
-            source_len.data if isinstance(source_len, Tensor) else source_len)
-        return DecoderState(hidden, outputs, keys, lengths)
+        return DecoderState(hidden, outputs, keys, lengths_array(source_len))
 
     def _context(self, state: DecoderState) -> Tensor:
         query = _top(state.hidden).unsqueeze(1)  # (N, 1, H)

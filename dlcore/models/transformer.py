@@ -16,6 +16,7 @@ import numpy as np
 
 import dlcore
 from dlcore import checks, nn
+from dlcore.nn.scoring import lengths_array
 from dlcore.tensor import Tensor
 
 from .registry import register
@@ -57,8 +58,7 @@ class TransformerTranslator(nn.Module):
 
     def start_state(self, source, source_len=None) -> TransformerState:
         n, s = source.shape
-        lengths = np.full(n, s) if source_len is None else np.asarray(
-            source_len.data if isinstance(source_len, Tensor) else source_len)
+        lengths = np.full(n, s) if source_len is None else lengths_array(source_len)
         memory = self.transformer.encoder(self._embed(self.src_embedding, source),
                                           src_key_padding_mask=self._padding(lengths, s))
         return TransformerState(None, memory, lengths)

@@ -22,12 +22,19 @@ from dlcore.tensor import Tensor
 MASKED = -1e6
 
 
+def lengths_array(valid_lens) -> np.ndarray | None:
+    """Valid lengths given as a Tensor, an array or a list, as an ndarray (None stays None)."""
+    if valid_lens is None:
+        return None
+    return np.asarray(valid_lens.data if isinstance(valid_lens, Tensor) else valid_lens)
+
+
 def masked_softmax(scores: Tensor, valid_lens=None) -> Tensor:
     """Softmax over the last axis of ``scores`` (N, Q, K) keeping, in each row, only the first
     ``valid_lens`` keys ((N,) or (N, Q); None: all)."""
     if valid_lens is None:
         return F.softmax(scores, dim=-1)
-    lengths = np.asarray(valid_lens.data if isinstance(valid_lens, Tensor) else valid_lens)
+    lengths = lengths_array(valid_lens)
     n, q, k = scores.shape
     if lengths.shape not in ((n,), (n, q)):
         raise ValueError(f"valid_lens must have shape ({n},) or ({n}, {q}) for scores of shape "
