@@ -19,6 +19,8 @@ backend, since the C kernels are float32 only; padding is per side,
   groups=1)``: x (N, C, H, W), w (OC, C/groups, KH, KW), bias (OC,) -> y (N, OC, OH, OW).
 - ``conv2d_backward(x, w, dy, stride, padding, dilation, groups, need_dx=True, need_dw=True,
   need_db=True)`` -> ``(dx, dw, db)``, ``None`` where not needed.
+- ``conv2d_backward_input(dy, w, x_shape, stride, padding, dilation, groups)`` -> dx alone,
+  from the shape of x (a transposed convolution's forward pass has no x).
 - ``im2col(x, kernel_size, stride, padding, dilation)``: x (C, H, W) -> (C*KH*KW, OH*OW);
   ``col2im(cols, x_shape, kernel_size, stride, padding, dilation)`` its adjoint (sums overlaps).
 - ``max_pool2d_forward(x, kernel_size, stride, padding)`` -> ``(y, indices)``; indices int64
@@ -71,12 +73,12 @@ from dlcore import checks
 from . import reference
 
 KERNELS = (
-    "gemm", "conv2d_forward", "conv2d_backward", "im2col", "col2im",
+    "gemm", "conv2d_forward", "conv2d_backward", "conv2d_backward_input", "im2col", "col2im",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "batch_norm_forward",
     "batch_norm_backward", "softmax_cross_entropy", "relu_forward", "relu_backward",
-    "add_relu_forward", "gelu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward", "gru_cell_forward",
-    "gru_cell_backward",
+    "add_relu_forward", "gelu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward",
+    "gru_cell_forward", "gru_cell_backward",
 )
 
 # Idle OpenMP threads spin only briefly before they sleep (a tenth of libgomp's default count):

@@ -64,6 +64,26 @@ def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 
     return dx, dw, db
 
 
+def conv2d_backward_input(dy, w, x_shape, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                          groups=1):
+    x_shape = tuple(int(v) for v in x_shape)
+    w = _f32("w", w, 4)
+    dy = _f32("dy", dy, 4)
+    cdef dl_conv2d_t p = _conv_geometry(x_shape, w.shape, stride, padding, dilation, groups)
+    if dy.shape != (p.n, p.oc, p.oh, p.ow):
+        raise ValueError(f"conv2d_backward_input: dy must be {(p.n, p.oc, p.oh, p.ow)} for "
+                         f"x_shape {x_shape}, got shape {dy.shape}")
+    dx = np.empty(x_shape, dtype=np.float32)
+    cdef const float *pw = _fptr(w)
+    cdef const float *pdy = _fptr(dy)
+    cdef float *pdx = _wptr(dx)
+    cdef int code
+    with nogil:  # x is read only for dw: none is asked, so none is given
+        code = dl_conv2d_backward(&p, NULL, pw, pdy, pdx, NULL, NULL)
+    _check(code, "conv2d_backward_input")
+    return dx
+
+
 cdef dl_conv2d_t _im2col_geometry(x_shape, kernel_size, stride, padding, dilation) except *:
     return _conv_struct(contract.im2col(x_shape, kernel_size, stride, padding, dilation))
 

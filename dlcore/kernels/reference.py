@@ -110,10 +110,27 @@ def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 
         dw = np.einsum("ngop,ngkp->gok", dyg, cols).reshape(w.shape)
     dx = None
     if need_dx:
-        wg = w.reshape(g.groups, g.oc // g.groups, cg * g.kh * g.kw)
-        dcols = np.matmul(wg.transpose(0, 2, 1), dyg).reshape(g.n, g.c, g.kh, g.kw, g.oh, g.ow)
-        dx = _col2im_batch(dcols, x.shape, g.stride, g.padding, g.dilation)
+        dx = _conv_dx(g, w, dyg, x.shape)
     return dx, dw, db
+
+
+def conv2d_backward_input(dy, w, x_shape, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                          groups=1):
+    w, dy = _float_array("w", w, 4), _float_array("dy", dy, 4)
+    x_shape = tuple(int(v) for v in x_shape)
+    g = contract.conv2d(x_shape, w.shape, stride, padding, dilation, groups)
+    if dy.shape != (g.n, g.oc, g.oh, g.ow):
+        raise ValueError(f"conv2d_backward_input: dy must be {(g.n, g.oc, g.oh, g.ow)} for "
+                         f"x_shape {x_shape}, got shape {dy.shape}")
+    return _conv_dx(g, w, dy.reshape(g.n, g.groups, g.oc // g.groups, g.oh * g.ow), x_shape)
+
+
+def _conv_dx(g, w, dyg, x_shape):
+    """conv2d's input gradient: Wᵀ dy per group, the columns summed back by col2im."""
+    cg = g.c // g.groups
+    wg = w.reshape(g.groups, g.oc // g.groups, cg * g.kh * g.kw)
+    dcols = np.matmul(wg.transpose(0, 2, 1), dyg).reshape(g.n, g.c, g.kh, g.kw, g.oh, g.ow)
+    return _col2im_batch(dcols, x_shape, g.stride, g.padding, g.dilation)
 
 
 def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1)):

@@ -6,7 +6,7 @@ from dlcore.nn.activation import (
 from dlcore.nn.attention import MultiheadAttention
 from dlcore.nn.scoring import AdditiveAttention, DotProductAttention, GeneralAttention
 from dlcore.nn.containers import ModuleDict, ModuleList, Sequential
-from dlcore.nn.conv import Conv2d
+from dlcore.nn.conv import Conv2d, ConvTranspose2d
 from dlcore.nn.dropout import Dropout
 from dlcore.nn.embedding import Embedding
 from dlcore.nn.linear import Flatten, Identity, Linear
@@ -27,7 +27,8 @@ from dlcore.nn.transformer import (
 __all__ = [
     "AdaptiveAvgPool2d", "AdditiveAttention", "AvgPool2d", "DotProductAttention",
     "GeneralAttention", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
-    "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
+    "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU",
+    "Embedding", "Flatten",
     "GELU", "GRU", "GRUCell", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
     "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PReLU", "Parameter",

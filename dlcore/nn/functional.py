@@ -4,7 +4,7 @@ from ..ops.activation import (
     tanh,
 )
 from ..ops.attention import scaled_dot_product_attention
-from ..ops.conv import conv2d
+from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.dropout import dropout
 from ..ops.embedding import embedding, one_hot
 from ..ops.linalg import linear
@@ -18,7 +18,7 @@ from ..ops.shape import pad
 
 __all__ = [
     "adaptive_avg_pool2d", "add_relu", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "embedding",
+    "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding",
     "gelu", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "prelu", "relu",
     "scaled_dot_product_attention", "sigmoid", "silu", "softmax", "softplus", "tanh",

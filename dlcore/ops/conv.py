@@ -1,4 +1,5 @@
-"""2-D convolution (cross-correlation, no kernel flip) on the kernel backend."""
+"""2-D convolution (cross-correlation, no kernel flip) and its transpose, on the kernel
+backend."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,6 +37,58 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             groups, need_dx=input.requires_grad, need_dw=weight.requires_grad,
             need_db=bias is not None and bias.requires_grad)
         return (dx, dw) if bias is None else (dx, dw, db)
+    parents = (input, weight) if bias is None else (input, weight, bias)
+    return Tensor._make(y, parents, backward)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """input (N, C, H, W), weight (C, OC/groups, KH, KW), bias (OC,) -> (N, OC, OH, OW) with
+    ``OH = (H − 1)·stride − 2·padding + dilation·(KH − 1) + output_padding + 1``.
+
+    The transpose of conv2d: its forward pass is conv2d's input gradient (each input element
+    scales the kernel and scatters into the output), its backward pass conv2d's forward (for
+    the input) and weight gradient (for the weight), so it runs on the same kernels.
+    ``output_padding`` (< stride) picks among the output sizes a strided conv2d maps to H.
+    """
+    image_batch(input, "conv_transpose2d")
+    if weight.ndim != 4 or input.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise ValueError(f"conv_transpose2d: input of shape {input.shape} does not match "
+                         f"weight of shape {weight.shape} with groups={groups} (weight must be "
+                         "(in_channels, out_channels/groups, kH, kW))")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"conv_transpose2d: input dtype {input.dtype} differs from weight "
+                        f"dtype {weight.dtype}")
+    stride = checks.pair("conv_transpose2d", "stride", stride, minimum=1)
+    dilation = checks.pair("conv_transpose2d", "dilation", dilation, minimum=1)
+    ph, pw = checks.pair("conv_transpose2d", "padding", padding)
+    extra = checks.pair("conv_transpose2d", "output_padding", output_padding)
+    if extra[0] >= stride[0] or extra[1] >= stride[1]:
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than "
+                         f"stride {stride}")
+    n, _, h, w = input.shape
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + e + 1 for i, s, p, d, k, e in zip(
+        (h, w), stride, (ph, pw), dilation, weight.shape[2:], extra))
+    if min(size) < 1:
+        raise ValueError(f"conv_transpose2d: padding {(ph, pw)} leaves no output for input "
+                         f"{input.shape} and kernel {weight.shape[2:]} (output size {size})")
+    sides = (ph, ph, pw, pw)
+    x = np.ascontiguousarray(input.data)
+    out_shape = (n, weight.shape[1] * groups, *size)
+    y = kernels.conv2d_backward_input(x, weight.data, out_shape, stride, sides, dilation, groups)
+    if bias is not None:
+        y += bias.data.reshape(1, -1, 1, 1)
+
+    def backward(g):
+        g = np.ascontiguousarray(g, dtype=x.dtype)
+        dx = (kernels.conv2d_forward(g, weight.data, None, stride, sides, dilation, groups)
+              if input.requires_grad else None)
+        dw = (kernels.conv2d_backward(g, weight.data, x, stride, sides, dilation, groups,
+                                      need_dx=False, need_dw=True, need_db=False)[1]
+              if weight.requires_grad else None)
+        if bias is None:
+            return dx, dw
+        return dx, dw, (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None)
     parents = (input, weight) if bias is None else (input, weight, bias)
     return Tensor._make(y, parents, backward)
 

@@ -29,6 +29,10 @@ W = np.zeros((6, 2, 3, 3), np.float32)
     (lambda K: K.conv2d_forward(X, W, groups=2, dilation=(4, 1)), ValueError, "does not fit"),
     (lambda K: K.conv2d_backward(X, W, np.zeros((2, 6, 3, 3), np.float32), groups=2),
      ValueError, "dy must be"),
+    (lambda K: K.conv2d_backward_input(np.zeros((2, 6, 3, 3), np.float32), W, X.shape,
+                                       groups=2), ValueError, "dy must be"),
+    (lambda K: K.conv2d_backward_input(np.zeros((2, 6, 4, 4), np.float32), W, X.shape[1:],
+                                       groups=2), ValueError, "x must be"),
     (lambda K: K.im2col(X, 3), ValueError, "x must be 3-D"),
     (lambda K: K.col2im(np.zeros((5, 16), np.float32), (4, 6, 6), 3), ValueError, "cols must be"),
 ])
