@@ -3,6 +3,9 @@
 arguments, so a positional value would silently mean something else."""
 from __future__ import annotations
 
+import numpy as np
+
+from dlcore import checks
 from dlcore.nn import functional as F
 from dlcore.nn.module import Module
 from dlcore.tensor import Tensor
@@ -69,18 +72,57 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, self.reduction)
 
 
+def _constant(value) -> Tensor | None:
+    """A loss's fixed ``weight``/``pos_weight`` as a Tensor for a buffer (lists become float32)."""
+    if value is None or isinstance(value, (Tensor, np.ndarray)):
+        return value
+    return Tensor(np.asarray(value, dtype=np.float32))
+
+
 class BCELoss(_Loss):
-    """Binary cross-entropy ``−(y log p + (1 − y) log(1 − p))`` for probabilities p."""
+    """Binary cross-entropy ``−w (y log p + (1 − y) log(1 − p))`` for probabilities p.
+    ``weight`` w (broadcast to the input) is a buffer, as in PyTorch: it follows ``to()`` and
+    the state_dict but is never trained. Positional, as PyTorch's first argument is."""
+
+    def __init__(self, weight=None, *, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.register_buffer("weight", _constant(weight))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """BCELoss on ``sigmoid(input)``, computed stably from the logits."""
+    """BCELoss on ``sigmoid(input)``, computed stably from the logits; ``pos_weight`` (one per
+    class along the last dimension, say) multiplies the loss of the positive targets. Both
+    ``weight`` and ``pos_weight`` are buffers."""
+
+    def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None):
+        super().__init__(reduction=reduction)
+        self.register_buffer("weight", _constant(weight))
+        self.register_buffer("pos_weight", _constant(pos_weight))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+
+class GaussianNLLLoss(_Loss):
+    """Negative log-likelihood of the target under N(input, var), for a network that
+    predicts a variance alongside its mean: ``forward(input, target, var)``; ``full`` adds the
+    constant ½ log 2π, ``eps`` is the floor the variance is clamped at."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.full = full
+        self.eps = checks.in_range(type(self).__name__, "eps", eps, 0.0)
+
+    def forward(self, input: Tensor, target: Tensor, var) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"full={self.full}, eps={self.eps:g}, {super().extra_repr()}"
 
 
 class KLDivLoss(_Loss):

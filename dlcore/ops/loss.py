@@ -1,10 +1,14 @@
 """Losses. Cross-entropy with class ids runs on the fused softmax cross-entropy kernel."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from .. import checks, kernels
-from ..tensor import Tensor, is_grad_enabled
+from ..kernels.contract import REDUCTIONS
+from ..tensor import Tensor, is_grad_enabled, unbroadcast
 from ._args import reduce_loss, same_shape
 from .activation import log_softmax
 
@@ -98,10 +102,38 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return reduce_loss((input - target).abs(), reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """``-(y log p + (1 - y) log(1 - p))`` for probabilities p; each log is clamped at -100
-    (as in PyTorch) so that p = 0 or 1 gives a finite loss."""
-    same_shape(input, target, "binary_cross_entropy")
+def _rescaling(weight, input: Tensor, op: str, name: str) -> np.ndarray | None:
+    """``weight`` (None, a Tensor, an array or a number) as an array of the input's dtype,
+    broadcast to its shape. A constant: as in PyTorch no gradient flows to it, so one that
+    requires grad is refused rather than silently left without a gradient."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):  # the third slot once held reduction
+        raise TypeError(f"{op}: {name} must be a tensor or None, got {weight!r} "
+                        "(pass reduction= by keyword)")
+    if isinstance(weight, Tensor):
+        if weight.requires_grad and is_grad_enabled():
+            raise ValueError(f"{op}: {name} gets no gradient; pass {name}.detach()")
+        weight = weight.data
+    array = np.asarray(weight)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: {name} must hold numbers, got dtype {array.dtype}")
+    try:
+        return np.broadcast_to(array.astype(input.dtype, copy=False), input.shape)
+    except ValueError:
+        raise ValueError(f"{op}: {name} of shape {array.shape} does not broadcast to the input's "
+                         f"shape {input.shape}") from None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight=None,
+                         reduction: str = "mean") -> Tensor:
+    """``-w (y log p + (1 - y) log(1 - p))`` for probabilities p; each log is clamped at -100
+    (as in PyTorch) so that p = 0 or 1 gives a finite loss. ``weight`` w, broadcast to the
+    input, rescales each element (a constant); "mean" is the plain mean of the rescaled terms."""
+    op = "binary_cross_entropy"
+    checks.one_of(op, "reduction", reduction, REDUCTIONS)
+    same_shape(input, target, op)
+    w = _rescaling(weight, input, op, "weight")
     p, y = input.data, target.data
     if ((p < 0) | (p > 1)).any():
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
@@ -110,24 +142,102 @@ def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean")
         log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
 
     def backward(g):
+        if w is not None:
+            g = g * w
         return (g * (p - y) / np.maximum(p * (1 - p), 1e-12) if input.requires_grad else None,
                 g * (log_q - log_p) if target.requires_grad else None)
-    loss = Tensor._make(-(y * log_p + (1 - y) * log_q), (input, target), backward)
+    loss = -(y * log_p + (1 - y) * log_q)
+    if w is not None:
+        loss = loss * w
+    loss = Tensor._make(loss, (input, target), backward)
     return reduce_loss(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     reduction: str = "mean") -> Tensor:
-    """``binary_cross_entropy(sigmoid(x), y)`` computed stably as
-    ``max(x, 0) - x y + log(1 + exp(-|x|))``."""
-    same_shape(input, target, "binary_cross_entropy_with_logits")
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+    """``binary_cross_entropy(sigmoid(x), y, weight)`` from the logits x, computed stably as
+    ``max(x, 0) - x y + log(1 + exp(-|x|))`` (no overflow however large |x|).
+
+    ``pos_weight`` p (broadcast to the input, typically one per class along the last
+    dimension) multiplies the positive term, ``-w [p y log σ(x) + (1 - y) log(1 - σ(x))]``:
+    p > 1 trades precision for recall, e.g. p = negatives / positives for rare classes. Like
+    ``weight`` it is a constant."""
+    op = "binary_cross_entropy_with_logits"
+    checks.one_of(op, "reduction", reduction, REDUCTIONS)
+    same_shape(input, target, op)
+    w = _rescaling(weight, input, op, "weight")
+    pw = _rescaling(pos_weight, input, op, "pos_weight")
     x, y = input.data, target.data
+    if pw is None:
+        loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    else:  # (1 - y) x + (1 + (p - 1) y) softplus(-x), with softplus(-x) = -log σ(x)
+        minus_log_sigmoid = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+        positive = (pw - 1) * y + 1
+        loss = (1 - y) * x + positive * minus_log_sigmoid
+    if w is not None:
+        loss = loss * w
 
     def backward(g):
-        return (g * (0.5 * (np.tanh(0.5 * x) + 1) - y) if input.requires_grad else None,
-                -g * x if target.requires_grad else None)
-    loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        if w is not None:
+            g = g * w
+        if pw is None:
+            gx = g * (0.5 * (np.tanh(0.5 * x) + 1) - y) if input.requires_grad else None
+            return gx, (-g * x if target.requires_grad else None)
+        gx = None
+        if input.requires_grad:  # 1 - σ(x) = (1 - tanh(x / 2)) / 2
+            gx = g * ((1 - y) - positive * (0.5 * (1 - np.tanh(0.5 * x))))
+        gy = g * ((pw - 1) * minus_log_sigmoid - x) if target.requires_grad else None
+        return gx, gy
     return reduce_loss(Tensor._make(loss, (input, target), backward), reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under N(input, var):
+    ``½ (log v + (input - target)² / v)``, plus ½ log 2π when ``full``, with v = max(var, eps).
+
+    As in PyTorch the clamp is invisible to autograd: var's gradient is the one at the clamped
+    value, so a variance driven below eps is still pulled back rather than stuck at a zero
+    gradient. ``var`` is shaped like the input (one variance per value), like it without the
+    last dimension or with one dimension 1 (one variance shared along it), or a number.
+    """
+    op = "gaussian_nll_loss"
+    checks.one_of(op, "reduction", reduction, REDUCTIONS)
+    eps = checks.in_range(op, "eps", eps, 0.0)
+    same_shape(input, target, op)
+    if isinstance(var, Tensor):
+        v = var.data
+    elif isinstance(var, numbers.Real) and not isinstance(var, bool):
+        v, var = np.asarray(var, dtype=input.dtype), None
+    else:
+        raise TypeError(f"{op}: var must be a Tensor or a number, got {type(var).__name__}")
+    if (v < 0).any():
+        raise ValueError(f"{op}: var has negative entries")
+    shape = v.shape
+    if var is not None and shape != input.shape:
+        if shape == input.shape[:-1]:  # one variance per row: broadcast along the last dim
+            shape = shape + (1,)
+        elif not (len(shape) == input.ndim and sum(
+                s for i, s in zip(input.shape, shape) if i != s) == 1):
+            raise ValueError(f"{op}: var of shape {var.shape} must have the input's shape "
+                             f"{input.shape}, that shape without its last dimension, or one "
+                             "dimension of it 1")
+    v = np.maximum(v.reshape(shape), eps)
+    diff = input.data - target.data
+    loss = 0.5 * (np.log(v) + diff * diff / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+
+    def backward(g):
+        g_input = g * diff / v
+        g_var = None
+        if var is not None and var.requires_grad:
+            g_var = unbroadcast(0.5 * g * (1 / v - diff * diff / (v * v)), shape)
+            g_var = g_var.reshape(var.shape)
+        return (g_input if input.requires_grad else None,
+                -g_input if target.requires_grad else None, g_var)[:len(parents)]
+    parents = (input, target) if var is None else (input, target, var)
+    return reduce_loss(Tensor._make(loss, parents, backward), reduction)
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",

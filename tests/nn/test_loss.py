@@ -6,6 +6,7 @@ import pytest
 
 import dlcore
 from dlcore import nn
+from dlcore.nn import functional as F
 
 
 def test_cross_entropy_of_uniform_logits_is_ln_10():
@@ -61,3 +62,57 @@ def test_reduction_is_checked_and_options_are_keyword_only():
     with pytest.raises(TypeError):
         nn.CrossEntropyLoss(None)
     assert repr(nn.L1Loss(reduction="sum")) == "L1Loss(reduction='sum')"
+
+
+def test_bce_weights_are_buffers_not_parameters():
+    loss = nn.BCEWithLogitsLoss([1.0, 2.0], pos_weight=np.array([3.0, 0.5], dtype=np.float32))
+    assert list(loss.parameters()) == []
+    assert list(loss.state_dict()) == ["weight", "pos_weight"]
+    assert loss.weight.dtype == np.float32 and loss.to(np.float64).pos_weight.dtype == np.float64
+    assert list(nn.BCELoss().state_dict()) == [] and nn.BCELoss().weight is None
+    logits, target = dlcore.randn(4, 2), dlcore.tensor([[0.0, 1], [1, 1], [0, 0], [1, 0]])
+    expected = F.binary_cross_entropy_with_logits(
+        logits, target, dlcore.tensor([1.0, 2.0]), pos_weight=dlcore.tensor([3.0, 0.5]))
+    assert loss(logits, target).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_weighted_bce_modules_agree_with_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((5, 3)).astype(np.float32)
+    target = rng.integers(0, 2, (5, 3)).astype(np.float32)
+    weight, pos_weight = rng.uniform(0.5, 2, (5, 1)), rng.uniform(0.5, 4, 3)
+    probabilities = 1 / (1 + np.exp(-logits))
+    pairs = [(nn.BCELoss(weight, reduction="sum"), torch.nn.BCELoss(torch.tensor(weight),
+                                                                    reduction="sum"),
+              probabilities),
+             (nn.BCEWithLogitsLoss(weight, pos_weight=pos_weight),
+              torch.nn.BCEWithLogitsLoss(torch.tensor(weight),
+                                         pos_weight=torch.tensor(pos_weight)), logits)]
+    for ours, theirs, x in pairs:
+        assert ours(dlcore.tensor(x), dlcore.tensor(target)).item() == pytest.approx(
+            theirs(torch.tensor(x), torch.tensor(target)).item(), rel=1e-5), type(ours).__name__
+
+
+def test_gaussian_nll_loss_module_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    mean, target = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    for var in (rng.uniform(0.1, 2, (2, 4, 3)), rng.uniform(0.1, 2, (2, 4)),
+                rng.uniform(0.1, 2, (2, 1, 3))):
+        for options in ({}, {"full": True, "eps": 0.5, "reduction": "sum"}):
+            ours = nn.GaussianNLLLoss(**options)(*(dlcore.tensor(a, dtype=np.float64)
+                                                   for a in (mean, target, var)))
+            theirs = torch.nn.GaussianNLLLoss(**options)(*map(torch.tensor, (mean, target, var)))
+            assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+
+
+def test_gaussian_nll_loss_options():
+    loss = nn.GaussianNLLLoss(full=True, reduction="none")
+    assert repr(loss) == "GaussianNLLLoss(full=True, eps=1e-06, reduction='none')"
+    out = loss(dlcore.zeros(3), dlcore.ones(3), dlcore.ones(3))
+    np.testing.assert_allclose(out.data, 0.5 * math.log(2 * math.pi) + 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"GaussianNLLLoss: eps must be in \[0, inf\]"):
+        nn.GaussianNLLLoss(eps=-1.0)
+    with pytest.raises(TypeError):
+        nn.GaussianNLLLoss(True)
