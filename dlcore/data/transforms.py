@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import checks
 from .. import random as dl_random
+from ..ops.resample import linear_weights  # F.interpolate's own indices and weights
 
 
 def _generator(rng: np.random.Generator | None) -> np.random.Generator:
@@ -81,23 +82,15 @@ class Resize:
 
     def __call__(self, x, rng=None):
         _require_images("Resize", x)
-        (rows, row_weight), (cols, col_weight) = (
-            _bilinear(old, new) for old, new in zip(x.shape[2:], self.size))
-        top, bottom = x[:, :, rows[0], :], x[:, :, rows[1], :]
+        (top_row, bottom_row, row_weight), (left_col, right_col, col_weight) = (
+            linear_weights(old, new) for old, new in zip(x.shape[2:], self.size))
+        top, bottom = x[:, :, top_row, :], x[:, :, bottom_row, :]
         x = top + (bottom - top) * row_weight[:, None]
-        left, right = x[..., cols[0]], x[..., cols[1]]
+        left, right = x[..., left_col], x[..., right_col]
         return (left + (right - left) * col_weight).astype(np.float32)
 
     def __repr__(self):
         return f"Resize(size={self.size})"
-
-
-def _bilinear(old: int, new: int):
-    """Per output index: the two source indices and the weight of the second one."""
-    source = np.maximum((np.arange(new) + 0.5) * (old / new) - 0.5, 0.0)
-    first = np.minimum(np.floor(source).astype(np.int64), old - 1)
-    second = np.minimum(first + 1, old - 1)
-    return (first, second), (source - first).astype(np.float32)
 
 
 class RandomCrop:
