@@ -11,13 +11,14 @@ from .generate import generate, translate
 from .info import info
 from .models import models
 from .predict import export, predict
+from .sample import sample
 from .train import evaluate, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(dlcore.__version__, prog_name="dl")
 def cli():
-    """dlcore's experiment runner: train, evaluate, predict, generate, translate,
+    """dlcore's experiment runner: train, evaluate, predict, generate, translate, sample,
     export, benchmark."""
     try:
         kernels.check_environment()
@@ -25,8 +26,8 @@ def cli():
         raise click.ClickException(str(error)) from None
 
 
-for command in (train, evaluate, predict, generate, translate, export, bench, data, models,
-                examples, info):
+for command in (train, evaluate, predict, generate, translate, sample, export, bench, data,
+                models, examples, info):
     cli.add_command(command)
 
 

@@ -37,12 +37,17 @@ class DatasetEntry:
 
 
 def _image_builder(cls: type[IdxImages]) -> Callable[..., IdxImages]:
-    def build(split: str = "train", normalize: bool = True, crop_padding: int = 0,
+    def build(split: str = "train", normalize: bool | str = True, crop_padding: int = 0,
               flip: bool = False, resize: int = 0) -> IdxImages:
         """Augmentation of the train split (never of a validation part or the test split):
         crop_padding p > 0: a random 28x28 crop of the image zero-padded by p; flip: a random
         horizontal flip. Then on every split, resize > 0: bilinear to resize x resize (the
-        classic nets' larger inputs); normalize: standardise with the training pixels' mean/std."""
+        classic nets' larger inputs); normalize: true standardises with the training pixels'
+        mean/std, false keeps pixels in [0, 1] (what a Bernoulli decoder models), "symmetric"
+        maps them to [-1, 1] (what a tanh generator makes)."""
+        if normalize not in (True, False, "symmetric"):
+            raise ValueError(f"{cls.__name__}: normalize must be true, false or \"symmetric\", "
+                             f"got {normalize!r}")
         steps = []
         if crop_padding:  # 0 is none; anything else must be a positive int
             padding = checks.positive_int(cls.__name__, "crop_padding", crop_padding)
@@ -52,7 +57,8 @@ def _image_builder(cls: type[IdxImages]) -> Callable[..., IdxImages]:
         if resize:  # 0 keeps 28x28
             steps.append(Resize(checks.positive_int(cls.__name__, "resize", resize)))
         if normalize:
-            steps.append(Normalize(cls.mean, cls.std))
+            steps.append(Normalize(0.5, 0.5) if normalize == "symmetric"
+                         else Normalize(cls.mean, cls.std))
         return cls(split, transform=Compose(*steps) if steps else None)
     return build
 

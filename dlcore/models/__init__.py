@@ -1,7 +1,7 @@
 """The model zoo: ``get_model(name, **hparams)``; ``MODELS`` lists every registered model."""
 from . import (  # noqa: F401  (each module registers its models)
-    alexnet, densenet, gan, googlenet, gpt, language, lenet, linear, mlp, nin, resnet, seq2seq,
-    transformer, vgg,
+    alexnet, autoencoder, densenet, gan, googlenet, gpt, language, lenet, linear, mlp, nin,
+    resnet, seq2seq, transformer, vgg,
 )
 from .gan import GAN
 from .registry import (

@@ -9,9 +9,10 @@ from dlcore.nn.containers import ModuleDict, ModuleList, Sequential
 from dlcore.nn.conv import Conv2d, ConvTranspose2d
 from dlcore.nn.dropout import Dropout
 from dlcore.nn.embedding import Embedding
-from dlcore.nn.linear import Flatten, Identity, Linear
+from dlcore.nn.linear import Flatten, Identity, Linear, Unflatten
 from dlcore.nn.loss import (
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, KLDivLoss, L1Loss, MSELoss,
+    NLLLoss,
 )
 from dlcore.nn.module import Module
 from dlcore.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -23,16 +24,20 @@ from dlcore.nn.transformer import (
     Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
     TransformerEncoderLayer,
 )
+from dlcore.nn.upsample import Upsample
+from dlcore.nn.variational import GaussianSample
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdditiveAttention", "AvgPool2d", "DotProductAttention",
     "GeneralAttention", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "ELU",
     "Embedding", "Flatten",
-    "GELU", "GRU", "GRUCell", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
+    "GELU", "GRU", "GRUCell", "GaussianNLLLoss", "GaussianSample", "Identity", "KLDivLoss",
+    "L1Loss", "LSTM", "LSTMCell",
     "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PReLU", "Parameter",
     "PositionalEncoding", "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
-    "TransformerEncoder", "TransformerEncoderLayer", "functional", "init", "utils",
+    "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "Upsample", "functional",
+    "init", "utils",
 ]

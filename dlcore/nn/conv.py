@@ -12,7 +12,55 @@ from dlcore.nn.parameter import Parameter
 from dlcore.tensor import Tensor
 
 
-class Conv2d(Module):
+class _Conv(Module):
+    """What Conv2d and ConvTranspose2d share: checked channels, groups, kernel, stride and
+    dilation, the weight (of the layout ``weight_shape`` gives) and bias in U(±1/√fan_in)
+    with PyTorch's fan_in (the weight's dims after the first), and the input check."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, dilation,
+                 groups: int, bias: bool):
+        super().__init__()
+        owner = type(self).__name__
+        self.in_channels = checks.positive_int(owner, "in_channels", in_channels)
+        self.out_channels = checks.positive_int(owner, "out_channels", out_channels)
+        self.groups = checks.positive_int(owner, "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{owner} expects in_channels={in_channels} and "
+                             f"out_channels={out_channels} to be divisible by groups={groups}")
+        self.kernel_size = checks.pair(owner, "kernel_size", kernel_size, minimum=1)
+        self.stride = checks.pair(owner, "stride", stride, minimum=1)
+        self.dilation = checks.pair(owner, "dilation", dilation, minimum=1)
+        self.weight = Parameter(np.empty(self.weight_shape(), dtype=np.float32))
+        self.register_parameter(
+            "bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
+        init.fan_in_uniform_(self.weight, self.bias)
+
+    def weight_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _checked(self, x: Tensor) -> Tensor:
+        self._check_input(x, self.weight.dtype)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self._describe()} expects input (N, {self.in_channels}, H, W) "
+                             f"(in_channels={self.in_channels}), got input of shape {x.shape}")
+        return x
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.in_channels}, {self.out_channels}", f"kernel_size={self.kernel_size}",
+                 f"stride={self.stride}"]
+        for name, default in (("padding", (0, 0)), ("output_padding", (0, 0)),
+                              ("dilation", (1, 1))):
+            value = getattr(self, name, default)
+            if value != default:
+                parts.append(f"{name}={value!r}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        return ", ".join(parts)
+
+
+class Conv2d(_Conv):
     """x (N, C_in, H, W) -> (N, C_out, H_out, W_out), with per side ``padding`` p:
     ``H_out = ⌊(H + 2p − dilation·(kH − 1) − 1) / stride⌋ + 1`` (likewise W).
 
@@ -23,46 +71,18 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True):
-        super().__init__()
-        self.in_channels = checks.positive_int("Conv2d", "in_channels", in_channels)
-        self.out_channels = checks.positive_int("Conv2d", "out_channels", out_channels)
-        self.groups = checks.positive_int("Conv2d", "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d expects in_channels={in_channels} and "
-                             f"out_channels={out_channels} to be divisible by groups={groups}")
-        self.kernel_size = checks.pair("Conv2d", "kernel_size", kernel_size, minimum=1)
-        self.stride = checks.pair("Conv2d", "stride", stride, minimum=1)
-        self.dilation = checks.pair("Conv2d", "dilation", dilation, minimum=1)
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         self.padding = _padding(padding, self.stride)
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size),
-                                         dtype=np.float32))
-        self.register_parameter(
-            "bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
-        init.fan_in_uniform_(self.weight, self.bias)
+
+    def weight_shape(self):
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x, self.weight.dtype)
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self._describe()} expects input (N, {self.in_channels}, H, W) "
-                             f"(in_channels={self.in_channels}), got input of shape {x.shape}")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
-
-    def extra_repr(self) -> str:
-        parts = [f"{self.in_channels}, {self.out_channels}", f"kernel_size={self.kernel_size}",
-                 f"stride={self.stride}"]
-        if self.padding != (0, 0):
-            parts.append(f"padding={self.padding!r}")
-        if self.dilation != (1, 1):
-            parts.append(f"dilation={self.dilation}")
-        if self.groups != 1:
-            parts.append(f"groups={self.groups}")
-        if self.bias is None:
-            parts.append("bias=False")
-        return ", ".join(parts)
+        return F.conv2d(self._checked(x), self.weight, self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_Conv):
     """x (N, C_in, H, W) -> (N, C_out, H_out, W_out), the transpose of Conv2d (it maps a
     Conv2d's output shape back to its input shape; a generator's way up from a code):
     ``H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1``.
@@ -73,47 +93,19 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1):
-        super().__init__()
-        self.in_channels = checks.positive_int("ConvTranspose2d", "in_channels", in_channels)
-        self.out_channels = checks.positive_int("ConvTranspose2d", "out_channels", out_channels)
-        self.groups = checks.positive_int("ConvTranspose2d", "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d expects in_channels={in_channels} and "
-                             f"out_channels={out_channels} to be divisible by groups={groups}")
-        self.kernel_size = checks.pair("ConvTranspose2d", "kernel_size", kernel_size, minimum=1)
-        self.stride = checks.pair("ConvTranspose2d", "stride", stride, minimum=1)
-        self.dilation = checks.pair("ConvTranspose2d", "dilation", dilation, minimum=1)
+        super().__init__(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         self.padding = checks.pair("ConvTranspose2d", "padding", padding)
         self.output_padding = checks.pair("ConvTranspose2d", "output_padding", output_padding)
         if any(e >= s for e, s in zip(self.output_padding, self.stride)):
             raise ValueError(f"ConvTranspose2d expects output_padding={self.output_padding} "
                              f"smaller than stride={self.stride}")
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size),
-                                         dtype=np.float32))
-        self.register_parameter(
-            "bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
-        init.fan_in_uniform_(self.weight, self.bias)
+
+    def weight_shape(self):
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x, self.weight.dtype)
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self._describe()} expects input (N, {self.in_channels}, H, W) "
-                             f"(in_channels={self.in_channels}), got input of shape {x.shape}")
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
-
-    def extra_repr(self) -> str:
-        parts = [f"{self.in_channels}, {self.out_channels}", f"kernel_size={self.kernel_size}",
-                 f"stride={self.stride}"]
-        for name, default in (("padding", (0, 0)), ("output_padding", (0, 0)),
-                              ("dilation", (1, 1))):
-            if getattr(self, name) != default:
-                parts.append(f"{name}={getattr(self, name)}")
-        if self.groups != 1:
-            parts.append(f"groups={self.groups}")
-        if self.bias is None:
-            parts.append("bias=False")
-        return ", ".join(parts)
+        return F.conv_transpose2d(self._checked(x), self.weight, self.bias, self.stride,
+                                  self.padding, self.output_padding, self.groups, self.dilation)
 
 
 def _padding(padding, stride: tuple[int, int]) -> str | tuple[int, int]:

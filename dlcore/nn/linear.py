@@ -1,5 +1,7 @@
-"""Feed-forward building blocks: Linear (affine), Identity, Flatten."""
+"""Feed-forward building blocks: Linear (affine), Identity, Flatten and Unflatten."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,6 +33,28 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size``: (N, 3136) -> (N, 64, 7, 7), a decoder's way
+    from a code vector to feature maps."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim = int(dim)
+        self.unflattened_size = tuple(
+            checks.positive_int("Unflatten", "unflattened_size", n) for n in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._require_tensor(x)
+        dim = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else None
+        if dim is None or x.shape[dim] != math.prod(self.unflattened_size):
+            raise ValueError(f"{self._describe()} expects dim {self.dim} of size "
+                             f"{math.prod(self.unflattened_size)}, got input of shape {x.shape}")
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Linear(Module):

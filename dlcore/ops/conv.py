@@ -2,6 +2,8 @@
 backend."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import checks, kernels
@@ -16,16 +18,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     ``padding``: an int, an (h, w) pair, ``"valid"`` (none) or ``"same"`` (stride 1 only; an
     even kernel gets the extra row/column at the bottom/right, as in PyTorch).
     """
-    image_batch(input, "conv2d")
-    if weight.ndim != 4 or input.shape[1] != weight.shape[1] * groups:
-        raise ValueError(f"conv2d: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape} with groups={groups} (weight must be "
-                         "(out_channels, in_channels/groups, kH, kW))")
-    if input.dtype != weight.dtype:
-        raise TypeError(f"conv2d: input dtype {input.dtype} differs from weight dtype "
-                        f"{weight.dtype}")
-    stride = checks.pair("conv2d", "stride", stride, minimum=1)
-    dilation = checks.pair("conv2d", "dilation", dilation, minimum=1)
+    stride, dilation = _check("conv2d", input, weight, groups, stride, dilation,
+                              lambda: input.shape[1] == weight.shape[1] * groups,
+                              "(out_channels, in_channels/groups, kH, kW)")
     sides = _padding(padding, weight.shape[2:], stride, dilation)
     x = np.ascontiguousarray(input.data)
     y = kernels.conv2d_forward(x, weight.data, None if bias is None else bias.data,
@@ -51,16 +46,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     the input) and weight gradient (for the weight), so it runs on the same kernels.
     ``output_padding`` (< stride) picks among the output sizes a strided conv2d maps to H.
     """
-    image_batch(input, "conv_transpose2d")
-    if weight.ndim != 4 or input.shape[1] != weight.shape[0] or weight.shape[0] % groups:
-        raise ValueError(f"conv_transpose2d: input of shape {input.shape} does not match "
-                         f"weight of shape {weight.shape} with groups={groups} (weight must be "
-                         "(in_channels, out_channels/groups, kH, kW))")
-    if input.dtype != weight.dtype:
-        raise TypeError(f"conv_transpose2d: input dtype {input.dtype} differs from weight "
-                        f"dtype {weight.dtype}")
-    stride = checks.pair("conv_transpose2d", "stride", stride, minimum=1)
-    dilation = checks.pair("conv_transpose2d", "dilation", dilation, minimum=1)
+    stride, dilation = _check("conv_transpose2d", input, weight, groups, stride, dilation,
+                              lambda: (input.shape[1] == weight.shape[0]
+                                       and weight.shape[0] % groups == 0),
+                              "(in_channels, out_channels/groups, kH, kW)")
     ph, pw = checks.pair("conv_transpose2d", "padding", padding)
     extra = checks.pair("conv_transpose2d", "output_padding", output_padding)
     if extra[0] >= stride[0] or extra[1] >= stride[1]:
@@ -91,6 +80,21 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         return dx, dw, (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None)
     parents = (input, weight) if bias is None else (input, weight, bias)
     return Tensor._make(y, parents, backward)
+
+
+def _check(op: str, input: Tensor, weight: Tensor, groups: int, stride, dilation,
+           fits: Callable[[], bool], layout: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The shared argument checks (``fits()``: a 4-D weight's channels match the input's in
+    ``layout``); the stride and dilation as pairs."""
+    image_batch(input, op)
+    if weight.ndim != 4 or not fits():
+        raise ValueError(f"{op}: input of shape {input.shape} does not match weight of shape "
+                         f"{weight.shape} with groups={groups} (weight must be {layout})")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{op}: input dtype {input.dtype} differs from weight dtype "
+                        f"{weight.dtype}")
+    return (checks.pair(op, "stride", stride, minimum=1),
+            checks.pair(op, "dilation", dilation, minimum=1))
 
 
 def _padding(padding, kernel_size, stride, dilation) -> tuple[int, int, int, int]:

@@ -122,3 +122,19 @@ class Snapshot(Callback):
 
     def __call__(self, trainer: Trainer) -> None:
         self.save("last")
+
+
+class SampleGrid(Callback):
+    """Writes a grid of what a generative model makes at each evaluation:
+    ``write(step)`` draws it (from the same seed every time, so the grids show one set of
+    codes improving) and returns the PNG's path, which a ``"samples"`` record reports."""
+
+    name, final = "samples", True
+
+    def __init__(self, trigger: Trigger, write: Callable[[int], object]):
+        super().__init__(trigger)
+        self.write = write
+
+    def __call__(self, trainer: Trainer) -> None:
+        trainer.emit({"kind": "samples", "epoch": trainer.current_epoch,
+                      "step": trainer.global_step, "path": str(self.write(trainer.global_step))})

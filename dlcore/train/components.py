@@ -97,14 +97,16 @@ _PLAIN = (bool, int, float, str)
 
 def option_type(parameter: inspect.Parameter) -> tuple[type | None, bool]:
     """(the type a config value must have, whether it is a path) from the option's type hint:
-    ``int | None`` → int, ``tuple[int, ...]`` → list, ``os.PathLike`` → a path string;
-    otherwise the default's type (None: anything goes)."""
+    ``int | None`` → int, ``tuple[int, ...]`` → list, ``os.PathLike`` → a path string,
+    ``bool | str`` → None (anything goes: the builder checks); otherwise the default's type."""
     hint = parameter.annotation
     alternatives = (typing.get_args(hint) if isinstance(hint, types.UnionType)
                     or typing.get_origin(hint) is typing.Union else (hint,))
     for alternative in alternatives:
         if alternative is os.PathLike or typing.get_origin(alternative) is os.PathLike:
             return str, True
+    if len([a for a in alternatives if a in _PLAIN]) > 1:
+        return None, False  # ``bool | str``: the builder checks which values it takes
     for alternative in alternatives:
         origin = typing.get_origin(alternative) or alternative
         if alternative in _PLAIN:

@@ -27,11 +27,12 @@ from pathlib import Path
 import dlcore
 from dlcore import data, kernels
 
-from . import checkpoint, components
-from .callbacks import Evaluation, FinalTest, LogReport, ScheduleStep, Snapshot
+from . import checkpoint, components, sampling
+from .callbacks import Evaluation, FinalTest, LogReport, SampleGrid, ScheduleStep, Snapshot
 from .config import Experiment, load, parse
 from .errors import ConfigError
 from .signals import deferred_stop
+from .tasks import ImageTask
 from .trainer import LOGGED, Interrupted, Trainer
 from .triggers import Trigger
 
@@ -76,7 +77,8 @@ class RunLocked(RuntimeError):
 
 
 #: What a run writes into its directory; anything else there is the user's and stays.
-RUN_FILES = ("config.toml", "metrics.jsonl", "summary.json", "eval.json", "checkpoints")
+RUN_FILES = ("config.toml", "metrics.jsonl", "summary.json", "eval.json", "checkpoints",
+             "samples")
 LOCK = ".lock"
 
 
@@ -243,8 +245,11 @@ def _run(experiment: Experiment, *, run_dir: Path,
     test_loader = components.build_loader(experiment, test_set)
     final_test = () if val_set is None else (
         FinalTest(lambda: task.evaluate(model, test_loader), test_split),)
+    grids = (SampleGrid(triggers["eval_every"], lambda step: sampling.progress_grid(
+        task, model, val_set or test_set, run_dir / "samples", step)),
+    ) if isinstance(task, ImageTask) and task.images_made else ()
     trainer = Trainer(updater, loader, epochs=train["epochs"],
-                      callbacks=(LogReport(triggers["log_every"]), evaluation,
+                      callbacks=(LogReport(triggers["log_every"]), evaluation, *grids,
                                  ScheduleStep(Trigger.parse(1)), *final_test,
                                  Snapshot(triggers["checkpoint_every"], save)),
                       report=log_and_report)

@@ -25,7 +25,7 @@ from dlcore.nn import functional as F
 from dlcore.tensor import Tensor, no_grad
 
 from .metrics import Meter
-from .updaters import AdversarialUpdater, StandardUpdater, Updater
+from .updaters import AdversarialUpdater, StandardUpdater, Updater, arrays
 
 Batch = Sequence[np.ndarray]
 #: Evaluation draws its randomness (a GAN's latent codes) from a generator of its own, seeded
@@ -129,7 +129,7 @@ class Task:
     def evaluate_batch(self, model: Module, batch: Batch, meter: Meter,
                        rng: np.random.Generator) -> None:
         loss, output, targets = self.compute(model, batch)
-        self.measure(meter, float(loss.item()), output.data, targets)
+        self.measure(meter, float(loss.item()), arrays(output), targets)
 
 
 class _TokenTask(Task):
@@ -381,8 +381,179 @@ class Regression(Task):
         return [{"value": row.reshape(-1).tolist()} for row in output]
 
 
+class ImageTask(Task):
+    """What every generative image task shares: its model's images as pixels in [0, 1]."""
+
+    #: ``dl sample`` draws new images (from a prior or a generator) only where this holds.
+    samples_from_prior: ClassVar[bool] = True
+
+    @property
+    def images_made(self) -> bool:
+        """Whether the samples are images (N, C, H, W) a grid can show (a GAN of 2-D points'
+        are not)."""
+        return len(self.metadata.get("input_shape", ())) == 3
+
+    def pixels(self, images: np.ndarray) -> np.ndarray:
+        """Images in the data's space (standardised or in [-1, 1], as the metadata's
+        ``normalize`` says) as pixels in [0, 1]."""
+        normalize = self.metadata.get("normalize")
+        if normalize:
+            shape = (1, -1) + (1,) * (images.ndim - 2)
+            images = (images * np.asarray(normalize["std"], np.float32).reshape(shape)
+                      + np.asarray(normalize["mean"], np.float32).reshape(shape))
+        return np.clip(images, 0.0, 1.0)
+
+    def generate(self, model: Module, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` new images (N, C, H, W) as pixels in [0, 1], from codes drawn by ``rng``."""
+        z = rng.standard_normal((n, *model.latent_shape)).astype(np.float32)
+        with no_grad():
+            return self.pixels(self.decode(model, Tensor(z)))
+
+    def decode(self, model: Module, z: Tensor) -> np.ndarray:
+        """The images (data space) that codes ``z`` decode to."""
+        raise NotImplementedError
+
+
+@register("reconstruction")
+class Reconstruction(ImageTask):
+    """An autoencoder learns to give back its input through a narrow code. A batch is
+    ``(images,)`` or ``(images, labels)``; the labels are ignored.
+
+    ``loss = "bce"`` (the default) models each pixel in [0, 1] as a Bernoulli variable: the
+    decoder's output is logits, the loss is their binary cross-entropy summed over an image's
+    pixels (nats per image; the data needs ``normalize = false``). ``"mse"``: the output is the
+    image itself, the loss its mean squared error per pixel. ``mse`` is reported either way,
+    per pixel, in the data's space.
+    """
+
+    metrics: ClassVar[dict[str, str]] = {"loss": "min", "mse": "min"}
+    samples_from_prior = False  # a plain autoencoder's codes follow no known distribution
+    LOSSES = ("bce", "mse")
+
+    def __init__(self, metadata: dict, loss: str = "bce"):
+        super().__init__(metadata)
+        self.kind = checks.one_of(self.name, "loss", loss, self.LOSSES)
+        if self.kind == "bce" and metadata.get("normalize"):
+            raise ValueError(f"the {self.name} task's bce loss models pixels in [0, 1], but the "
+                             f"data is standardised: set data.normalize = false (or task.loss "
+                             f"= \"mse\")")
+
+    def split(self, batch):
+        return (batch[0],), batch[0]
+
+    def check_model(self, model):
+        missing = [name for name in ("encode", "decode", "latent_shape")
+                   if not hasattr(model, name)]
+        if missing:
+            raise TypeError(f"the {self.name} task needs an autoencoder (encode, decode, "
+                            f"latent_shape); {type(model).__name__} has no {', '.join(missing)}")
+
+    def image_loss(self, output: Tensor, targets: np.ndarray) -> Tensor:
+        """The reconstruction loss of a batch (per image for bce, per pixel for mse)."""
+        if self.kind == "mse":
+            return F.mse_loss(output, Tensor(targets))
+        return F.binary_cross_entropy_with_logits(output, Tensor(targets),
+                                                  reduction="sum") * (1.0 / len(targets))
+
+    def loss(self, output, targets):
+        return self.image_loss(output, targets)
+
+    def images(self, output: np.ndarray) -> np.ndarray:
+        """The decoder's output as images in the data's space."""
+        return 0.5 * (np.tanh(0.5 * output) + 1) if self.kind == "bce" else output
+
+    def measure(self, meter, loss, output, targets):
+        n = len(targets)
+        meter.add("loss", loss * n, n)
+        meter.add("mse", float(((self.images(output) - targets) ** 2).sum()), targets.size)
+
+    def result(self, meter):
+        return {name: meter.mean(name) for name in self.metrics if meter.mean(name) is not None}
+
+    def interpret(self, output, top_k):
+        return [{"reconstruction": image.tolist()} for image in self.images(output)]
+
+    def decode(self, model, z):
+        return self.images(model.decode(z).data)
+
+    def code(self, model: Module, x: Tensor) -> Tensor:
+        """The code of images x: the encoder's output (a VAE's posterior mean)."""
+        return model.encode(x)
+
+    def reconstruct(self, model: Module, images: np.ndarray) -> np.ndarray:
+        """The model's reconstructions of ``images`` (data space) as pixels in [0, 1]."""
+        with no_grad():
+            return self.pixels(self.decode(model, self.code(model, Tensor(images))))
+
+    def interpolate(self, model: Module, first: np.ndarray, last: np.ndarray,
+                    steps: int) -> np.ndarray:
+        """``steps`` images (pixels) decoded from codes evenly spaced on the straight line from
+        the code of image ``first`` to that of ``last`` (each (C, H, W), data space)."""
+        with no_grad():
+            ends = self.code(model, Tensor(np.stack([first, last]))).data
+            weights = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(
+                (steps,) + (1,) * (ends.ndim - 1))
+            codes = (1 - weights) * ends[:1] + weights * ends[1:]
+            return self.pixels(self.decode(model, Tensor(codes)))
+
+
+@register("vae")
+class Variational(Reconstruction):
+    """A VAE maximises the evidence lower bound: loss = reconstruction + β·KL, where the
+    reconstruction is the Bernoulli decoder's binary cross-entropy (nats per image) of a code
+    drawn from the posterior q(z|x) and KL = KL(q(z|x) ‖ N(0, I)) (nats per image).
+    ``beta`` = 1 is the VAE; β > 1 trades reconstruction for a smoother, more disentangled code
+    (β-VAE). ``neg_elbo`` = reconstruction + KL whatever β is: an upper bound on the test
+    images' negative log-likelihood, the number to compare. Evaluation draws the codes from its
+    own seeded generator, so two evaluations agree.
+    """
+
+    metrics: ClassVar[dict[str, str]] = {"loss": "min", "neg_elbo": "min",
+                                         "reconstruction": "min", "kl": "min", "mse": "min"}
+    monitor: ClassVar[str] = "neg_elbo"
+    samples_from_prior = True
+
+    def __init__(self, metadata: dict, beta: float = 1.0):
+        super().__init__(metadata, loss="bce")
+        self.beta = checks.in_range(self.name, "beta", beta, 0.0)
+
+    def compute(self, model, batch):
+        (x,), targets = self.split(batch)
+        logits, mean, log_var = model(Tensor(x))
+        return self.combine(logits, mean, log_var, targets), (logits, mean, log_var), targets
+
+    def combine(self, logits: Tensor, mean: Tensor, log_var: Tensor,
+                targets: np.ndarray) -> Tensor:
+        return self.image_loss(logits, targets) + F.gaussian_kl(mean, log_var) * self.beta
+
+    def measure(self, meter, loss, output, targets):
+        logits, mean, log_var = output
+        n = len(targets)
+        reconstruction = float((np.maximum(logits, 0) - logits * targets
+                                + np.log1p(np.exp(-np.abs(logits)))).sum())
+        kl = 0.5 * float((np.exp(log_var) + mean ** 2 - 1 - log_var).sum())
+        for name, total in (("loss", loss * n), ("neg_elbo", reconstruction + kl),
+                            ("reconstruction", reconstruction), ("kl", kl)):
+            meter.add(name, total, n)
+        super().measure(meter, loss, logits, targets)
+
+    def evaluate_batch(self, model, batch, meter, rng):
+        (x,), targets = self.split(batch)
+        mean, log_var = model.encode(Tensor(x))
+        noise = rng.standard_normal(mean.shape).astype(np.float32)
+        logits = model.decode(mean + (log_var * 0.5).exp() * Tensor(noise))
+        loss = self.combine(logits, mean, log_var, targets)
+        self.measure(meter, float(loss.item()), arrays((logits, mean, log_var)), targets)
+
+    def code(self, model, x):
+        return model.encode(x)[0]
+
+    def interpret(self, output, top_k):
+        return super().interpret(output[0], top_k)
+
+
 @register("adversarial")
-class Adversarial(Task):
+class Adversarial(ImageTask):
     """A GAN (d2l ch. 20): the discriminator learns to tell data (label 1) from generated
     samples (label 0) by binary cross-entropy on its logits; the generator learns to make it
     say 1 (the non-saturating loss). A batch is ``(samples,)`` or ``(samples, labels)``; the
@@ -409,6 +580,9 @@ class Adversarial(Task):
 
     def split(self, batch):
         return (batch[0],), None
+
+    def decode(self, model, z):
+        return model.generator(z).data
 
     def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         real = np.full(real_logits.shape, 1.0 - self.label_smoothing, dtype=np.float32)

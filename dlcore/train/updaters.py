@@ -26,6 +26,14 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 
+def arrays(output):
+    """A model's output as arrays: a tensor's data, or a tuple of them (a VAE returns its
+    reconstruction with the posterior's mean and log variance)."""
+    if isinstance(output, tuple):
+        return tuple(part.data for part in output)
+    return output.data
+
+
 class NonFiniteLoss(RuntimeError):
     """The loss became NaN or infinite; nothing was updated with it."""
 
@@ -141,7 +149,7 @@ class StandardUpdater(Updater):
         value = self._checked(loss)
         self._optimize("model", loss)
         self.iteration += 1
-        self.task.measure(meter, value, output.data, targets)
+        self.task.measure(meter, value, arrays(output), targets)
 
 
 class AdversarialUpdater(Updater):
