@@ -39,13 +39,15 @@ EXAMPLES = [*(f"fashion_mnist/{name}.toml" for name in (
     *(f"kjv/{name}.toml" for name in ("char_rnn", "char_gru", "char_lstm", "char_lstm2",
                                       "char_gpt", "seq2seq", "seq2seq_attention",
                                       "transformer")),
+    *(f"generative/{name}.toml" for name in ("autoencoder", "vae", "dcgan")),
     "gan/gaussian.toml", "synthetic/spirals.toml", "synthetic/linear.toml"]
 #: benchmarks/zoo_step.py's measurements: the table quotes its batch-128 ratio per example.
 ZOO_STEP = ROOT / "benchmarks" / "results" / "zoo_step.json"
 #: How a metric reads in the table.
 SHOW = {"accuracy": lambda v: f"{100 * v:.2f} % accuracy",
         "perplexity": lambda v: f"perplexity {v:.2f}", "loss": lambda v: f"loss {v:.4g}",
-        "frechet_distance": lambda v: f"Fréchet distance {v:.3f}"}
+        "frechet_distance": lambda v: f"Fréchet distance {v:.3f}",
+        "bleu": lambda v: f"BLEU {v:.2f}", "neg_elbo": lambda v: f"−ELBO {v:.1f} nats/image"}
 
 
 def cpu_name() -> str:
@@ -77,7 +79,7 @@ def measure(example: str, threads: int) -> dict:
 
 
 #: The metric a row shows: the first of these that the evaluation reports.
-PREFERRED = ("perplexity", "accuracy", "frechet_distance", "loss")
+PREFERRED = ("bleu", "neg_elbo", "perplexity", "accuracy", "frechet_distance", "loss")
 
 
 def step_ratios(cpu: str, threads: int, cpu_path: str) -> dict[str, float]:

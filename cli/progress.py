@@ -60,7 +60,7 @@ _FORMATS = {"loss": "loss {:.4f}", "accuracy": "acc {:6.2f}%", "perplexity": "pp
 _PERCENT = {"accuracy", "d_accuracy"}
 _NOT_METRICS = {"kind", "epoch", "step", "step_in_epoch", "steps_per_epoch", "samples", "split",
                 "seconds", "samples_per_s", "lr", "checkpoint", "task", "confusion_matrix",
-                "classes"}
+                "classes", "score_images"}
 
 
 def metrics_text(record: dict) -> str:

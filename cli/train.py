@@ -103,9 +103,14 @@ def train(config, overrides, out, resume, overwrite, allow_config_change, thread
 @click.argument("target", type=click.Path(exists=True))
 @click.option("--data", "split", help="The split to evaluate: train, validation (the run's "
               "held-out part) or test [default: the config's test_split].")
+@click.option("--classifier", type=click.Path(exists=True), default=None,
+              help="A classifier's run: also score the model's generated images by it "
+                   "(Inception-Score style), beside real test images.")
+@click.option("--score-images", type=click.IntRange(min=2), default=5000, show_default=True,
+              help="How many generated and real images --classifier scores.")
 @options.threads
 @options.as_json
-def evaluate(target, split, threads, as_json):
+def evaluate(target, split, classifier, score_images, threads, as_json):
     """Evaluate a run (its best checkpoint, else its last) or a checkpoint file.
 
     Prints loss, accuracy or perplexity and, for classifiers, the confusion matrix; writes
@@ -114,9 +119,10 @@ def evaluate(target, split, threads, as_json):
     \b
       dl eval runs/lenet-20261206-101500
       dl eval runs/lenet-20261206-101500/checkpoints/last.npz --data validation
+      dl eval runs/dcgan-20261207-120000 --classifier runs/lenet-20261206-101500
     """
     try:
-        result = training.evaluate_run(target, split)
+        result = training.evaluate_run(target, split, classifier, score_images)
     except (training.ConfigError, training.CheckpointError, data.DatasetNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:

@@ -1,4 +1,7 @@
-"""Corpus BLEU (Papineni et al., 2002) on token sequences, scored as sacrebleu scores them.
+"""Quality metrics of what models make: corpus BLEU of translations and the classifier score
+of generated images.
+
+Corpus BLEU (Papineni et al., 2002) on token sequences, scored as sacrebleu scores them.
 
 The numbers equal ``sacrebleu.corpus_bleu(..., tokenize="none", smooth_method="none")`` (and
 ``"exp"`` with ``smooth=True``) on the same tokens joined by spaces, so a translation model's
@@ -9,6 +12,9 @@ BLEU is a ratio of corpus-wide counts, not a mean of sentence scores, so evaluat
 keeps the counts: :func:`bleu_statistics` of each batch, summed (a training ``Meter`` sums
 them, and a checkpoint holds them exactly), then :func:`bleu_from_statistics` once.
 :func:`corpus_bleu` is the two in one call; :func:`sentence_bleu` scores one sentence.
+
+:func:`classifier_score` is the Inception Score (Salimans et al., 2016) with a classifier of
+one's own in place of Inception v3.
 """
 from __future__ import annotations
 
@@ -183,3 +189,21 @@ def sentence_bleu(hypothesis, references, max_order: int = 4, smooth: bool = Tru
     """
     stats = _statistics("sentence_bleu", [hypothesis], [references], max_order, single=True)
     return _score(stats, bool(smooth), effective_order=True)
+
+
+def classifier_score(probabilities) -> float:
+    """``exp(mean_i KL(p(y|x_i) ‖ p(y)))`` of a classifier's class probabilities (N, K) on N
+    images, p(y) their mean: high when each image is confidently one class (sharp p(y|x)) and
+    the images cover the classes (flat p(y)). It runs from 1 (every prediction the same) to K
+    (confident, all classes equally often). Computed in float64; 0 · log 0 counts as 0."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 2:
+        raise ValueError(f"classifier_score: probabilities must be (N, K) with N >= 1 and "
+                         f"K >= 2 classes, got shape {p.shape}")
+    if not np.isfinite(p).all() or (p < 0).any() or not np.allclose(p.sum(axis=1), 1, atol=1e-4):
+        raise ValueError("classifier_score: each row must be a probability distribution "
+                         "(finite, >= 0, summing to 1); pass softmax outputs, not logits")
+    marginal = p.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(marginal)), 0.0)
+    return float(math.exp(terms.sum(axis=1).mean()))

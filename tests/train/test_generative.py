@@ -2,6 +2,8 @@
 config on a tiny image set, their losses move the right way, a run writes a sample grid at
 each evaluation, ``dl sample`` draws, reconstructs and interpolates, and a DCGAN resumes
 bit-exactly in the middle of an epoch."""
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -20,24 +22,26 @@ from .conftest import interrupt_and_resume, read_metrics
 PIL = pytest.importorskip("PIL.Image")
 
 
-def blobs(n: int, seed: int) -> np.ndarray:
-    """n 28x28 images in [0, 1]: a bright square of random size and place on black."""
+def blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n 28x28 images in [0, 1], a bright square of random size and place on black, and their
+    labels: 1 for the large squares (sides 10 to 13), 0 for the small (6 to 9)."""
     rng = np.random.default_rng(seed)
-    images = np.zeros((n, 1, 28, 28), np.float32)
-    for image in images:
+    images, labels = np.zeros((n, 1, 28, 28), np.float32), np.zeros(n, np.int64)
+    for image, i in zip(images, range(n)):
         size = rng.integers(6, 14)
         top, left = rng.integers(0, 28 - size, 2)
         image[0, top:top + size, left:left + size] = rng.uniform(0.6, 1.0)
-    return images
+        labels[i] = size >= 10
+    return images, labels
 
 
 @pytest.fixture
 def tiny_images(monkeypatch):
-    """A registered dataset "tiny-images": 256 training and 64 test squares (label 0)."""
+    """A registered dataset "tiny-images": 256 training and 64 test squares, small or large."""
     def build(split: str = "train", symmetric: bool = False):
-        images = blobs(256 if split == "train" else 64, 0 if split == "train" else 1)
-        images = 2 * images - 1 if symmetric else images
-        return ArrayDataset(images, np.zeros(len(images), np.int64))
+        images, labels = blobs(256 if split == "train" else 64, 0 if split == "train" else 1)
+        return ArrayDataset(2 * images - 1 if symmetric else images, labels,
+                            metadata={"num_classes": 2})
 
     monkeypatch.setitem(data_registry.DATASETS, "tiny-images", data_registry.DatasetEntry(
         "tiny-images", build, "generated squares", "none"))
@@ -137,6 +141,25 @@ class TestSampling:
             assert f"wrote {tiles} images" in result.output
             with PIL.open(out) as image:
                 assert image.mode == "L"
+
+    def test_dl_eval_scores_samples_and_real_images_by_a_classifier(self, vae_run,
+                                                                    tiny_images, tmp_path):
+        summary = run(parse(config({"name": "lenet"}, epochs=6), name="c"),
+                      run_dir=tmp_path / "classifier")
+        assert summary["test"]["accuracy"] > 0.8
+        result = CliRunner().invoke(cli, ["eval", str(vae_run), "--classifier",
+                                          str(tmp_path / "classifier"), "--score-images", "64",
+                                          "--json"])
+        assert result.exit_code == 0, result.output
+        scores = json.loads(result.output)
+        for name in ("classifier_score", "real_classifier_score"):
+            assert 1.0 <= scores[name] <= 2.0  # two classes
+        assert scores["real_classifier_score"] > 1.3  # the classifier tells the real ones apart
+        assert scores["score_ratio"] == pytest.approx(
+            scores["classifier_score"] / scores["real_classifier_score"])
+        assert scores["score_images"] == 64 and "neg_elbo" in scores
+        result = CliRunner().invoke(cli, ["eval", str(vae_run), "--classifier", str(vae_run)])
+        assert result.exit_code == 1 and "needs a classifier's run" in result.output
 
     def test_errors_say_what_to_do(self, vae_run, tiny_images, tmp_path):
         run(parse(config({"name": "autoencoder", "latent_dim": 4, "width": 4}, epochs=1),
