@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from dlcore import checks, decoding
+from dlcore import random as dl_random
 from dlcore.metrics import bleu_from_statistics, bleu_statistics
 from dlcore.nn import Module
 from dlcore.nn import functional as F
@@ -561,6 +562,9 @@ class Adversarial(ImageTask):
 
     ``label_smoothing`` lowers the real label to ``1 - label_smoothing`` (one-sided label
     smoothing, Salimans et al. 2016), which keeps the discriminator from growing overconfident.
+    ``label_flipping`` swaps the real and fake labels of that fraction of the discriminator's
+    training examples (noisy labels, drawn from the checkpointed generator), another brake
+    on a discriminator that wins too early. Evaluation never smooths or flips.
 
     Evaluation reports both losses, the discriminator's accuracy and, for samples of at most
     :attr:`FRECHET_MAX_FEATURES` numbers, the Fréchet distance between the data's and the
@@ -573,10 +577,13 @@ class Adversarial(ImageTask):
     monitor: ClassVar[str] = "frechet_distance"
     FRECHET_MAX_FEATURES = 1024
 
-    def __init__(self, metadata: dict, label_smoothing: float = 0.0):
+    def __init__(self, metadata: dict, label_smoothing: float = 0.0,
+                 label_flipping: float = 0.0):
         super().__init__(metadata)
         self.label_smoothing = checks.in_range(None, "label_smoothing", label_smoothing, 0.0, 1.0,
                                                high_open=True)
+        self.label_flipping = checks.in_range(None, "label_flipping", label_flipping, 0.0, 0.5,
+                                              high_open=True)
 
     def split(self, batch):
         return (batch[0],), None
@@ -584,9 +591,17 @@ class Adversarial(ImageTask):
     def decode(self, model, z):
         return model.generator(z).data
 
-    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        real = np.full(real_logits.shape, 1.0 - self.label_smoothing, dtype=np.float32)
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor,
+                           training: bool = True) -> Tensor:
+        """The mean BCE of "data" on real and "generated" on fake logits; in ``training``,
+        with the labels smoothed and flipped as the options say."""
+        real = np.full(real_logits.shape, 1.0 - self.label_smoothing * training,
+                       dtype=np.float32)
         fake = np.zeros(fake_logits.shape, dtype=np.float32)
+        if training and self.label_flipping:
+            draw = dl_random.generator().random
+            real[draw(real.shape) < self.label_flipping] = 0.0
+            fake[draw(fake.shape) < self.label_flipping] = 1.0
         return (F.binary_cross_entropy_with_logits(real_logits, Tensor(real))
                 + F.binary_cross_entropy_with_logits(fake_logits, Tensor(fake))) * 0.5
 
@@ -610,7 +625,8 @@ class Adversarial(ImageTask):
         fake = model.generator(Tensor(z))
         real_logits, fake_logits = model.discriminator(Tensor(real)), model.discriminator(fake)
         self.measure_discriminator(meter, float(self.discriminator_loss(
-            real_logits, fake_logits).item()), real_logits.data, fake_logits.data)
+            real_logits, fake_logits, training=False).item()), real_logits.data,
+            fake_logits.data)
         self.measure_generator(meter, float(self.generator_loss(fake_logits).item()), len(real))
         features = math.prod(real.shape[1:])
         if features <= self.FRECHET_MAX_FEATURES:

@@ -104,11 +104,33 @@ def test_bce_reconstruction_refuses_standardised_pixels():
         Reconstruction({"normalize": {"mean": [0.3], "std": [0.3]}})
 
 
-def test_dcgan_trains_adversarially_and_resumes_bit_exactly(tiny_images, tmp_path):
+def test_dcgan_resumes_bit_exactly_in_the_middle_of_a_discriminator_cycle(tiny_images,
+                                                                          tmp_path):
+    """Two discriminator steps per generator step, noisy labels: stopped after step 11 (the
+    discriminator has stepped, the generator has not), resumed, it ends as if never stopped."""
     raw = config({"name": "dcgan", "latent_dim": 8, "width": 4}, epochs=2,
-                 data={"symmetric": True}, task={"label_smoothing": 0.1},
-                 optim={"lr": 0.0002, "betas": [0.5, 0.999]})
+                 data={"symmetric": True},
+                 task={"label_smoothing": 0.1, "label_flipping": 0.05},
+                 optim={"lr": 0.0002, "betas": [0.5, 0.999]}, train={"n_critic": 2})
     interrupt_and_resume(parse(raw, name="dcgan"), tmp_path, step=11)
+
+
+def test_label_flipping_swaps_that_fraction_of_labels_in_training_only():
+    task = Adversarial({"input_shape": [1, 28, 28]}, label_smoothing=0.2, label_flipping=0.3)
+    big = Tensor(np.full((4000, 1), 30.0, np.float32))  # every logit says "data", confidently
+    dlcore.manual_seed(5)
+    loss = task.discriminator_loss(big, big).item()
+    dlcore.manual_seed(5)
+    draw = dlcore.random.generator().random
+    real_flipped, fake_flipped = draw((4000, 1)) < 0.3, draw((4000, 1)) < 0.3
+    # BCE at logit 30 is 30 (1 - y) for target y: real targets 0.8 (or 0), fake 0 (or 1)
+    real_loss = np.where(real_flipped, 30.0, 30.0 * 0.2).mean()
+    fake_loss = np.where(fake_flipped, 0.0, 30.0).mean()
+    assert loss == pytest.approx((real_loss + fake_loss) / 2, rel=1e-4)
+    assert 0.27 < real_flipped.mean() < 0.33
+    assert task.discriminator_loss(big, big, training=False).item() == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="label_flipping"):
+        Adversarial({}, label_flipping=0.5)
 
 
 class TestSampling:
