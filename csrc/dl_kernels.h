@@ -104,6 +104,9 @@ int dl_batchnorm_backward(int64_t n, int64_t c, int64_t s, const float *x, const
 /* ---- elementwise.c: ReLU, add+ReLU, axpby ---------------------------------------------- */
 int dl_relu_forward(int64_t n, const float *x, float *y);
 int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
+/* y = x where x > 0, else slope * x; its backward reads the input x (slope may be <= 0). */
+int dl_leaky_relu_forward(int64_t n, const float *x, float slope, float *y);
+int dl_leaky_relu_backward(int64_t n, const float *x, const float *dy, float slope, float *dx);
 /* y = max(a + b, 0), a residual block's join in one pass; its backward is dl_relu_backward. */
 int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y);
 /* x: (n) -> y = x Phi(x) (GELU), slope = Phi(x) + x phi(x) its derivative; no overlap. */

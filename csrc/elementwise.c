@@ -1,5 +1,5 @@
-/* elementwise.c: streaming kernels, threaded over fixed contiguous blocks: ReLU forward and
- * backward, the fused add+ReLU of residual blocks, GELU with its derivative, and the
+/* elementwise.c: streaming kernels, threaded over fixed contiguous blocks: ReLU and leaky ReLU
+ * forward and backward, the fused add+ReLU of residual blocks, GELU with its derivative, and the
  * optimizers' in-place y = alpha*x + beta*y. Plain C that -O3 vectorises on every path. */
 #include <math.h>
 
@@ -36,6 +36,24 @@ static void relu_grad_block(int64_t n, const float *restrict y, const float *res
     }
 }
 
+static void leaky_relu_block(int64_t n, const float *restrict x, float slope,
+                             float *restrict y)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i];
+        y[i] = v > 0.0f ? v : slope * v; /* NaN: slope * NaN is NaN */
+    }
+}
+
+static void leaky_relu_grad_block(int64_t n, const float *restrict x, const float *restrict dy,
+                                  float slope, float *restrict dx)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float g = dy[i];
+        dx[i] = x[i] > 0.0f ? g : slope * g;
+    }
+}
+
 #define BLOCK 16384 /* floats per work item: whole cache lines, a fixed split */
 
 /* x: (n) -> y: (n), y = max(x, 0); NaN stays NaN, like PyTorch */
@@ -45,6 +63,26 @@ int dl_relu_forward(int64_t n, const float *x, float *y)
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (n > PARALLEL_MIN)
     for (int64_t b = 0; b < n; b += BLOCK)
         relu_block(n - b < BLOCK ? n - b : BLOCK, x + b, y + b);
+    return DL_OK;
+}
+
+/* x: (n) -> y: (n), y = x where x > 0, else slope * x (a GAN discriminator's activation) */
+int dl_leaky_relu_forward(int64_t n, const float *x, float slope, float *y)
+{
+    if (n < 0 || (n > 0 && (!x || !y))) return DL_EINVAL;
+#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (n > PARALLEL_MIN)
+    for (int64_t b = 0; b < n; b += BLOCK)
+        leaky_relu_block(n - b < BLOCK ? n - b : BLOCK, x + b, slope, y + b);
+    return DL_OK;
+}
+
+/* x: (n) the input, dy: (n) -> dx: (n), dx = dy where x > 0, else slope * dy */
+int dl_leaky_relu_backward(int64_t n, const float *x, const float *dy, float slope, float *dx)
+{
+    if (n < 0 || (n > 0 && (!x || !dy || !dx))) return DL_EINVAL;
+#pragma omp parallel for schedule(static) num_threads(dl_num_threads()) if (n > PARALLEL_MIN)
+    for (int64_t b = 0; b < n; b += BLOCK)
+        leaky_relu_grad_block(n - b < BLOCK ? n - b : BLOCK, x + b, dy + b, slope, dx + b);
     return DL_OK;
 }
 

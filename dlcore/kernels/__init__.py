@@ -45,6 +45,9 @@ backend, since the C kernels are float32 only; padding is per side,
   gradient of that loss (for "none", of each row's own loss), ``None`` unless need_grad.
 - ``relu_forward(x)`` -> ``max(x, 0)`` (any shape); ``relu_backward(y, dy)`` -> dy where the
   output y > 0, else 0.
+- ``leaky_relu_forward(x, negative_slope)`` -> x where x > 0, else ``negative_slope * x``;
+  ``leaky_relu_backward(x, dy, negative_slope)`` -> dy where the input x > 0, else
+  ``negative_slope * dy``.
 - ``add_relu_forward(a, b)`` -> ``max(a + b, 0)``, a and b of one shape (no broadcasting);
   its backward is ``relu_backward(y, dy)``, the gradient of both a and b.
 - ``gelu_forward(x)`` -> ``(y, slope)``: GELU ``x Φ(x)`` (the exact, erf form) and its
@@ -77,7 +80,7 @@ KERNELS = (
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward", "batch_norm_forward",
     "batch_norm_backward", "softmax_cross_entropy", "relu_forward", "relu_backward",
-    "add_relu_forward", "gelu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward",
+    "leaky_relu_forward", "leaky_relu_backward", "add_relu_forward", "gelu_forward", "axpby", "lstm_cell_forward", "lstm_cell_backward",
     "gru_cell_forward", "gru_cell_backward",
 )
 

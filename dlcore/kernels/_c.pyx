@@ -63,6 +63,9 @@ cdef extern from "dl_kernels.h" nogil:
 
     int dl_relu_forward(int64_t n, const float *x, float *y)
     int dl_relu_backward(int64_t n, const float *y, const float *dy, float *dx)
+    int dl_leaky_relu_forward(int64_t n, const float *x, float slope, float *y)
+    int dl_leaky_relu_backward(int64_t n, const float *x, const float *dy, float slope,
+                               float *dx)
     int dl_add_relu_forward(int64_t n, const float *a, const float *b, float *y)
     int dl_gelu_forward(int64_t n, const float *x, float *y, float *slope)
     int dl_axpby(int64_t n, float alpha, const float *x, float beta, float *y)

@@ -1,4 +1,4 @@
-# Elementwise bindings: ReLU, add+ReLU, GELU, axpby (included by _c.pyx).
+# Elementwise bindings: ReLU, leaky ReLU, add+ReLU, GELU, axpby (included by _c.pyx).
 
 def relu_forward(x):
     x = _f32("x", x, -1)
@@ -27,6 +27,38 @@ def relu_backward(y, dy):
     with nogil:
         code = dl_relu_backward(n, py, pdy, pdx)
     _check(code, "relu_backward")
+    return dx
+
+
+def leaky_relu_forward(x, negative_slope):
+    x = _f32("x", x, -1)
+    y = np.empty_like(x)
+    cdef int64_t n = x.size
+    cdef float slope = negative_slope
+    cdef const float *px = _fptr(x)
+    cdef float *py = _wptr(y)
+    cdef int code
+    with nogil:
+        code = dl_leaky_relu_forward(n, px, slope, py)
+    _check(code, "leaky_relu_forward")
+    return y
+
+
+def leaky_relu_backward(x, dy, negative_slope):
+    x = _f32("x", x, -1)
+    dy = _f32("dy", dy, -1)
+    if x.shape != dy.shape:
+        raise ValueError(f"leaky_relu_backward: x {x.shape} and dy {dy.shape} differ in shape")
+    dx = np.empty_like(dy)
+    cdef int64_t n = x.size
+    cdef float slope = negative_slope
+    cdef const float *px = _fptr(x)
+    cdef const float *pdy = _fptr(dy)
+    cdef float *pdx = _wptr(dx)
+    cdef int code
+    with nogil:
+        code = dl_leaky_relu_backward(n, px, pdy, slope, pdx)
+    _check(code, "leaky_relu_backward")
     return dx
 
 

@@ -315,7 +315,7 @@ def softmax_cross_entropy(logits, target, reduction="mean", ignore_index=-100,
     return np.asarray(out, dtype=logits.dtype), grad
 
 
-# ---- elementwise: ReLU, add+ReLU, GELU, axpby ---------------------------------------------------
+# ---- elementwise: ReLU, leaky ReLU, add+ReLU, GELU, axpby ---------------------------------------------------
 
 def relu_forward(x):
     """max(x, 0) elementwise (NaN stays NaN)."""
@@ -330,6 +330,20 @@ def relu_backward(y, dy):
     if y.shape != dy.shape:
         raise ValueError(f"relu_backward: y {y.shape} and dy {dy.shape} differ in shape")
     return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+def leaky_relu_forward(x, negative_slope):
+    """x where x > 0, else negative_slope * x (NaN stays NaN)."""
+    x = _float_array("x", x)
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(x, dy, negative_slope):
+    """dy where the input x is positive, else negative_slope * dy."""
+    x, dy = _float_array("x", x), _float_array("dy", dy)
+    if x.shape != dy.shape:
+        raise ValueError(f"leaky_relu_backward: x {x.shape} and dy {dy.shape} differ in shape")
+    return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
 
 
 def add_relu_forward(a, b):

@@ -1,4 +1,4 @@
-"""Elementwise kernels (ReLU, axpby): the C backend equals the reference, on every path and
+"""Elementwise kernels (ReLU, leaky ReLU, axpby): the C backend equals the reference, on every path and
 thread count."""
 import numpy as np
 import pytest
@@ -31,6 +31,38 @@ def test_relu_on_every_path_and_thread_count_keeps_nan_and_non_contiguous_input(
     np.testing.assert_array_equal(C.relu_forward(view), one)
     assert np.isnan(one[6, 2])
     np.testing.assert_array_equal(one, R.relu_forward(np.ascontiguousarray(view)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.2, 0.01, 0.0, -0.5, 1.5]))
+def test_leaky_relu_matches_the_reference(shape, seed, slope):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    x.flat[0] = 0.0                                       # 0 takes the slope, as in PyTorch
+    np.testing.assert_array_equal(C.leaky_relu_forward(x, slope), R.leaky_relu_forward(x, slope))
+    dy = rng.standard_normal(shape, dtype=np.float32)
+    np.testing.assert_array_equal(C.leaky_relu_backward(x, dy, slope),
+                                  R.leaky_relu_backward(x, dy, slope))
+
+
+def test_leaky_relu_on_every_path_and_thread_count(cpu_path, threads):
+    x = np.random.default_rng(1).standard_normal((300, 700), dtype=np.float32)
+    x[6, 6] = np.nan
+    view = x[:, ::3]
+    dy = np.cos(view)
+    results = []
+    for n in (1, 2):
+        threads(n)
+        results.append((C.leaky_relu_forward(view, 0.2), C.leaky_relu_backward(view, dy, 0.2)))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+    assert np.isnan(results[0][0][6, 2])
+    contiguous = np.ascontiguousarray(view)
+    np.testing.assert_array_equal(results[0][0], R.leaky_relu_forward(contiguous, 0.2))
+    np.testing.assert_array_equal(results[0][1], R.leaky_relu_backward(contiguous, dy, 0.2))
+    with pytest.raises(ValueError, match="differ in shape"):
+        C.leaky_relu_backward(view, dy.T, 0.2)
 
 
 def test_elementwise_kernels_keep_a_0d_shape():
