@@ -6,9 +6,10 @@ The generator and discriminator of ``examples/generative/dcgan.toml`` are built 
 ``dlcore.nn`` and once from ``torch.nn`` by the zoo's builders (``dcgan_generator``,
 ``dcgan_discriminator``). A step is what the adversarial updater does: the discriminator's
 BCE-with-logits on a real batch and as many generated images, backward, Adam; then the
-generator's non-saturating loss through the updated discriminator, backward, Adam. Timing and
-threads are `dl bench`'s: both sides and NumPy's BLAS on one thread count, alternating
-rounds, medians; the ratio is PyTorch's step time over ours (> 1: dlcore is faster).
+generator's non-saturating loss through the updated (frozen) discriminator, backward, Adam.
+Timing and threads are `dl bench`'s: both sides and NumPy's BLAS on one thread count,
+alternating rounds, medians; the ratio is PyTorch's step time over ours (> 1: dlcore is
+faster).
 """
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def _step(nn, functional, optim, tensor, latent, width, real, z, ones, zeros):
         loss_d.backward()
         opt_d.step()
         opt_g.zero_grad()
+        discriminator.requires_grad_(False)  # as the updater does: no use for D's gradients
         bce(discriminator(fake), ones).backward()
+        discriminator.requires_grad_(True)
         opt_g.step()
     return step
 

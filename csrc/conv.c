@@ -6,7 +6,8 @@
  * (512 KB chunks, L2-resident, ran LeNet 1.2x faster on one thread but 1.2x slower on two).
  * The chunk size depends only on the geometry, never on the thread count: dW accumulates over
  * chunks in a fixed order, so results are bit-identical for any thread count.
- * A 1x1, stride-1, unpadded convolution needs no columns: the input plane is the matrix.
+ * A 1x1, stride-1, unpadded convolution needs no columns: the input plane is the matrix; nor
+ * does one whose kernel covers the whole unpadded input (a 1x1 output): it is a dense layer.
  * Stride-1 convolutions of planes of at least dl_conv_views_min_pixels() output pixels (100
  * by default; smaller planes batch better as columns) skip the columns of the forward pass and
  * of dX too: with few channels
@@ -45,6 +46,8 @@ static conv_dims_t conv_dims(const dl_conv2d_t *p)
     const int views = !d.pointwise && p->sh == 1 && p->sw == 1 && d.ohw >= views_min_pixels &&
                       p->pt <= (p->kh - 1) * p->dh && p->pb <= (p->kh - 1) * p->dh &&
                       p->pl <= (p->kw - 1) * p->dw && p->pr <= (p->kw - 1) * p->dw;
+    d.dense = p->oh == 1 && p->ow == 1 && p->kh == p->h && p->kw == p->w && p->dh == 1 &&
+              p->dw == 1 && p->pt == 0 && p->pb == 0 && p->pl == 0 && p->pr == 0;
     d.shifted = views && d.cg >= SHIFTED_MIN_CHANNELS;
     d.direct = views && d.cg < SHIFTED_MIN_CHANNELS;
     d.deep_forward = d.shifted && dl_conv_direct_deep(d.cg, d.ocg);
@@ -128,6 +131,41 @@ static void add_bias(const conv_dims_t *d, const float *bias_g, float *y_g)
         for (int64_t k = 0; k < d->ohw; k++) y_g[o * d->ohw + k] += bias_g[o];
 }
 
+/* ---- a kernel that covers the whole input ----------------------------------------------
+ * A DCGAN discriminator's last 7x7 conv on 7x7 maps, a generator's first transposed conv from
+ * 1x1 codes: the output is 1x1, so per group the conv is a dense layer over the flattened
+ * planes, y (N, OCg) = x (N, Cg*H*W) · w (OCg, Cg*H*W)^T, and needs no columns (im2col made a
+ * (Cg*H*W, N) copy of x for a GEMM one row high). x's rows are C*H*W apart, y's OC. */
+static int dense_forward(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                         const float *w, const float *bias, float *y)
+{
+    int code = DL_OK;
+    for (int64_t g = 0; g < p->groups && code == DL_OK; g++)
+        code = dl_sgemm(0, 1, p->n, d->ocg, d->kdim, 1.0f, x + g * d->kdim, p->c * d->hw,
+                        w + g * d->ocg * d->kdim, d->kdim, 0.0f, y + g * d->ocg, p->oc);
+    if (bias && code == DL_OK)
+        for (int64_t n = 0; n < p->n; n++)
+            for (int64_t o = 0; o < p->oc; o++) y[n * p->oc + o] += bias[o];
+    return code;
+}
+
+/* dx (N, Cg*H*W) = dy (N, OCg) · w (OCg, Cg*H*W); dw (OCg, Cg*H*W) = dy^T · x, per group. */
+static int dense_backward(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                          const float *w, const float *dy, float *dx, float *dw)
+{
+    int code = DL_OK;
+    for (int64_t g = 0; g < p->groups && code == DL_OK; g++) {
+        const float *dy_g = dy + g * d->ocg, *w_g = w + g * d->ocg * d->kdim;
+        if (dx)
+            code = dl_sgemm(0, 0, p->n, d->kdim, d->ocg, 1.0f, dy_g, p->oc, w_g, d->kdim, 0.0f,
+                            dx + g * d->kdim, p->c * d->hw);
+        if (dw && code == DL_OK)
+            code = dl_sgemm(1, 0, d->ocg, d->kdim, p->n, 1.0f, dy_g, p->oc, x + g * d->kdim,
+                            p->c * d->hw, 0.0f, dw + g * d->ocg * d->kdim, d->kdim);
+    }
+    return code;
+}
+
 /* x: (N, C, H, W), w: (OC, C/groups, KH, KW), bias: (OC) or NULL -> y: (N, OC, OH, OW) */
 int dl_conv2d_forward(const dl_conv2d_t *p_in, const float *x, const float *w,
                       const float *bias, float *y)
@@ -135,6 +173,7 @@ int dl_conv2d_forward(const dl_conv2d_t *p_in, const float *x, const float *w,
     dl_conv2d_t p = *p_in;
     if (dl_conv2d_check(&p) != DL_OK) return DL_EINVAL;
     const conv_dims_t d = conv_dims(&p);
+    if (d.dense) return dense_forward(&p, &d, x, w, bias, y);
     if (d.direct || d.deep_forward) return dl_conv_forward_direct(&p, &d, x, w, bias, y);
     if (d.shifted) return dl_conv_forward_shifted(&p, &d, x, w, bias, y);
     float *cols = d.pointwise ? NULL : alloc_floats(d.kdim * d.chunk * d.ohw);
@@ -307,6 +346,7 @@ int dl_conv2d_backward(const dl_conv2d_t *p_in, const float *x, const float *w,
     if (dl_conv2d_check(&p) != DL_OK) return DL_EINVAL;
     const conv_dims_t d = conv_dims(&p);
     if (db) bias_grad(&p, &d, dy, db);
+    if (d.dense) return dense_backward(&p, &d, x, w, dy, dx, dw);
     if (dx && (d.shifted || d.direct)) {
         const int code = d.direct || d.deep_dx ? dl_conv_dx_direct(&p, &d, w, dy, dx)
                                                : dl_conv_dx_shifted(&p, &d, w, dy, dx);

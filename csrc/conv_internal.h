@@ -34,6 +34,7 @@ typedef struct {
     int64_t hw, ohw;   /* input and output plane sizes */
     int64_t chunk;     /* images per chunk */
     int pointwise;     /* 1x1, stride 1, no padding: x's planes are the columns */
+    int dense;         /* the kernel covers the unpadded input (output 1x1): one dense layer */
     int shifted;       /* many channels: by shifted views of padded planes (conv_shifted.c) */
     int direct;        /* few channels: by direct convolution over those views (conv_direct.c) */
     int deep_forward;  /* shifted, but the forward pass direct with deep blocks */

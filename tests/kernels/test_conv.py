@@ -151,6 +151,34 @@ def test_one_and_two_threads_give_bit_identical_results(threads, cpu_path, x_sha
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, groups, stride", [
+    ((64, 128, 7, 7), (1, 128, 7, 7), 1, 1),     # DCGAN's discriminator head
+    ((64, 64, 1, 1), (128, 64, 1, 1), 1, 1),     # 1x1 input (pointwise too: dense wins)
+    ((3, 6, 5, 4), (4, 3, 5, 4), 2, 3),          # groups, non-square, any stride
+    ((1, 5, 3, 3), (7, 5, 3, 3), 1, 1),          # one image
+])
+def test_a_kernel_covering_the_input_is_a_dense_layer(threads, cpu_path, x_shape, w_shape,
+                                                      groups, stride):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32)
+    b = rng.standard_normal(w_shape[0], dtype=np.float32)
+    kw = dict(groups=groups, stride=(stride, stride))
+    results = []
+    for n in (1, 2):
+        threads(n)
+        y = C.conv2d_forward(x, w, b, **kw)
+        results.append((y, *C.conv2d_backward(x, w, np.cos(y), **kw),
+                        C.conv2d_backward_input(np.cos(y), w, x.shape, **kw)))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+    want = [R.conv2d_forward(*f64(x, w, b), **kw)]
+    want += R.conv2d_backward(*f64(x, w, np.cos(results[0][0])), **kw)
+    for got, ref in zip(results[0], want):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(results[0][4], results[0][1])
+
+
 def test_pointwise_conv_is_a_linear_layer_per_pixel():
     """FEATURES §11: a 1x1 conv equals a matmul on (N*H*W, C)."""
     rng = np.random.default_rng(4)
