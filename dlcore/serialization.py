@@ -111,6 +111,26 @@ def load(path: str | os.PathLike,
     that turns its tree into the next version's (run checkpoints have such upgrades)."""
     upgrades = upgrades or {}
     path = Path(path)
+    meta, arrays = _read(path, with_arrays=True)
+    if meta.get("version") not in upgrades and meta.get("version") != VERSION:
+        raise CheckpointError(f"{path} has format version {meta.get('version')!r}; this "
+                              f"dlcore reads versions {min({VERSION, *upgrades})} to {VERSION}")
+    tree = _join(meta["state"], arrays, path)
+    for version in range(meta["version"], VERSION):
+        tree = upgrades[version](tree)
+    return tree
+
+
+def load_meta(path: str | os.PathLike) -> dict:
+    """The JSON part of a file :func:`save` wrote, as stored: ``{"format", "version",
+    "state"}``, each array in ``state`` a ``{"__array__": member}`` reference and no upgrade
+    applied. Reads that one small member and none of the arrays, so listing many runs stays
+    cheap; :class:`CheckpointError` for a file that is not a dlcore checkpoint."""
+    return _read(Path(path), with_arrays=False)[0]
+
+
+def _read(path: Path, with_arrays: bool) -> tuple[dict, dict]:
+    """(meta, arrays by member name) of the checkpoint ``path``, its format checked."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     with open(path, "rb") as file:   # else NumPy's own message suggests unpickling the file
@@ -125,7 +145,8 @@ def load(path: str | os.PathLike,
                 raise CheckpointError(f"{path} is a .npz file but not a dlcore checkpoint "
                                       f"(it has no {_META})")
             meta = json.loads(archive[_META].tobytes().decode())
-            arrays = {name: archive[name] for name in archive.files if name != _META}
+            arrays = {name: archive[name] for name in archive.files
+                      if with_arrays and name != _META}
     except CheckpointError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as error:
@@ -133,13 +154,7 @@ def load(path: str | os.PathLike,
                               f"a .npz file): {type(error).__name__}: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a .npz file but not a dlcore checkpoint")
-    if meta.get("version") not in upgrades and meta.get("version") != VERSION:
-        raise CheckpointError(f"{path} has format version {meta.get('version')!r}; this "
-                              f"dlcore reads versions {min({VERSION, *upgrades})} to {VERSION}")
-    tree = _join(meta["state"], arrays, path)
-    for version in range(meta["version"], VERSION):
-        tree = upgrades[version](tree)
-    return tree
+    return meta, arrays
 
 
 def _join(node, arrays: dict, path: Path):

@@ -7,7 +7,7 @@ import os
 from dlcore import serialization
 from dlcore.serialization import CheckpointError, atomic_write
 
-__all__ = ["CheckpointError", "atomic_write", "load", "save"]
+__all__ = ["CheckpointError", "atomic_write", "load", "progress", "save"]
 
 
 def save(path: str | os.PathLike, tree: dict) -> None:
@@ -18,6 +18,22 @@ def save(path: str | os.PathLike, tree: dict) -> None:
 def load(path: str | os.PathLike) -> dict:
     """A run's state tree, upgraded from an older layout when needed."""
     return serialization.load(path, _UPGRADES)
+
+
+def progress(path: str | os.PathLike) -> dict:
+    """How far the run saved at ``path`` got, read from the checkpoint's JSON part alone
+    (no arrays, so cheap enough to list many runs): ``epoch``, ``step``, ``wall_seconds``,
+    ``best`` (the best eval record) and ``name``, each None where the layout lacks it."""
+    state = serialization.load_meta(path)["state"]
+    trainer, updater = state.get("trainer") or {}, state.get("updater") or {}
+    callbacks = state.get("callbacks")
+    evaluation = (callbacks.get("evaluation") if isinstance(callbacks, dict)
+                  else callbacks[0] if callbacks else None)  # version 1: a list, evaluation first
+    return {"epoch": trainer.get("epoch"),
+            "step": updater.get("iteration", trainer.get("global_step")),  # version 1: trainer's
+            "wall_seconds": state.get("wall_seconds"),
+            "best": (evaluation or {}).get("best"),
+            "name": state.get("name")}
 
 
 def _upgrade_v1(tree: dict) -> dict:

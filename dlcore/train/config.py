@@ -180,7 +180,8 @@ def _flatten(tree: Mapping, prefix: str = "") -> dict:
 
 
 def load(path: str | Path, overrides: Iterable[str] = ()) -> Experiment:
-    """Read the TOML file ``path``, apply ``--set`` style ``overrides``, validate."""
+    """Read the TOML file ``path``, apply ``--set`` style ``overrides``, validate. A
+    ``[sweep]`` table is the sweep's (:mod:`dlcore.train.sweep`), not the run's."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -190,6 +191,7 @@ def load(path: str | Path, overrides: Iterable[str] = ()) -> Experiment:
         raise ConfigError(f"cannot read config file {str(path)!r}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    raw.pop("sweep", None)  # how to sweep this config (dlcore.train.sweep); one run ignores it
     changed = apply_overrides(raw, overrides)
     notes = follow_epochs(raw, changed)
     experiment = parse(changed, base_dir=path.parent.resolve(), name=path.stem)
@@ -252,11 +254,12 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
             if not isinstance(table, dict):
                 raise ConfigError(f"[{'.'.join(parts[:depth + 1])}] must be a table, "
                                   f"got {_show(table)}")
-        table[parts[-1]] = _parse_value(text.strip())
+        table[parts[-1]] = parse_value(text.strip())
     return raw
 
 
-def _parse_value(text: str):
+def parse_value(text: str):
+    """A ``--set`` value: TOML (``0.1``, ``true``, ``[1, 2]``), else the bare string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:

@@ -135,6 +135,23 @@ def locked(run_dir: Path) -> Iterator[None]:
             fcntl.flock(file, fcntl.LOCK_UN)
 
 
+def lock_held(run_dir: str | os.PathLike) -> bool:
+    """True while another process trains into ``run_dir`` (holds the lock :func:`locked`
+    takes): a shared, non-blocking attempt on ``.lock``, released at once, which never
+    creates the file nor blocks a trainer beyond that instant."""
+    try:
+        file = open(Path(run_dir) / LOCK, "rb")
+    except OSError:  # no lock file: never trained here, or unreadable: nothing to tell
+        return False
+    with file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(file, fcntl.LOCK_UN)
+        return False
+
+
 def _unwritable(path: Path, error: OSError) -> checkpoint.CheckpointError:
     return checkpoint.CheckpointError(f"cannot write {path}: {error.strerror or error}")
 

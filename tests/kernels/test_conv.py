@@ -70,23 +70,10 @@ def test_conv2d_forward_and_backward_match_the_reference(cpu_path, g, seed):
     grads = C.conv2d_backward(x, w, dy, **kw)
     for got, want in zip(grads, R.conv2d_backward(*f64(x, w, dy), **kw)):
         np.testing.assert_allclose(got, want, **TOL)
-
-
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(geometries, st.integers(0, 2**32 - 1))
-def test_backward_input_from_the_shape_alone_equals_the_input_gradient(cpu_path, g, seed):
-    """What a transposed convolution's forward pass runs: dx without any x."""
-    case = conv_case(g, seed)
-    if case is None:
-        return
-    x, w, b, kw = case
-    dy = np.random.default_rng(seed + 1).standard_normal(
-        C.conv2d_forward(x, w, b, **kw).shape, dtype=np.float32)
-    dx = C.conv2d_backward_input(dy, w, x.shape, **kw)
-    np.testing.assert_array_equal(dx, C.conv2d_backward(x, w, dy, **kw, need_dw=False,
-                                                        need_db=False)[0])
-    np.testing.assert_allclose(dx, R.conv2d_backward_input(*f64(dy, w), x.shape, **kw), **TOL)
+    # what a transposed convolution's forward pass runs: dx from x's shape alone
+    np.testing.assert_array_equal(C.conv2d_backward_input(dy, w, x.shape, **kw), grads[0])
+    np.testing.assert_allclose(R.conv2d_backward_input(*f64(dy, w), x.shape, **kw), grads[0],
+                               **TOL)
 
 
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
