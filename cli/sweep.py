@@ -36,6 +36,9 @@ from . import options
 @click.option("--executor", type=click.Choice(sweeping.EXECUTORS), default="local",
               show_default=True, help="local: a process pool here; ray: Ray tasks on a "
               "cluster (pip install \"dlcore[ray]\").")
+@click.option("--early-stop", type=click.Choice(["asha"]), default=None,
+              help="With --executor ray: Ray Tune's ASHA stops trials whose metric trails "
+                   "at an evaluation.")
 @click.option("--address", default=None,
               help="The Ray cluster to use (e.g. ray://head:10001) [default: start a local one].")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -43,7 +46,7 @@ from . import options
                    "again goes on where it stopped.")
 @options.as_json
 def sweep(config, grid, random, space, seed, overrides, metric, mode, workers,
-          threads_per_trial, executor, address, out, as_json):
+          threads_per_trial, executor, early_stop, address, out, as_json):
     """Train CONFIG once per point of a grid or of a random search, WORKERS trials at a time;
     each trial is a run directory in the sweep's folder (dl eval and dl train --resume work
     on it), with sweep.jsonl listing every trial's result. A [sweep] table in CONFIG can hold
@@ -55,13 +58,16 @@ def sweep(config, grid, random, space, seed, overrides, metric, mode, workers,
       dl sweep examples/fashion_mnist/mlp.toml --random 8 \\
           --space optim.lr=loguniform:1e-4:1e-2 --space model.dropout=uniform:0:0.5
       dl sweep examples/fashion_mnist/mlp.toml --grid optim.lr=0.001,0.01 --executor ray
+      dl sweep examples/fashion_mnist/mlp.toml --random 16 \\
+          --space optim.lr=loguniform:1e-5:1e-1 --executor ray --early-stop asha
     """
     threads = threads_per_trial or max(1, (os.cpu_count() or 1) // workers)
     try:
         spec = sweeping.build_spec(config, grid, space, random, seed, overrides, metric, mode)
         out = Path(out or Path("runs") / f"{Path(config).stem}-sweep")
         report = (lambda record: None) if as_json else _line
-        records = sweeping.run_sweep(spec, out, workers, threads, report, executor, address)
+        records = sweeping.run_sweep(spec, out, workers, threads, report, executor, address,
+                                     early_stop)
     except sweeping.SweepInterrupted as stop:
         click.echo(str(stop), err=True)
         sys.exit(130)
@@ -95,5 +101,5 @@ def _table(records: list, spec, out: Path) -> None:
         table.add_row(str(rank), record["name"], " ".join(record["overrides"]),
                       "-" if value is None else f"{value:.4g}",
                       record["status"] + (f": {record['error']}" if record.get("error") else ""),
-                      f"{record.get('wall_seconds', 0):.1f}s")
+                      f"{record['wall_seconds']:.1f}s" if "wall_seconds" in record else "-")
     Console().print(table)

@@ -36,6 +36,7 @@ from .config import load, parse_value
 from .errors import ConfigError
 
 SPEC, RESULTS = "sweep.json", "sweep.jsonl"
+EARLY_STOPPED = "early_stopped.json"  # a trial's record once ASHA has stopped it: final
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 
 
@@ -239,14 +240,18 @@ def _trial_name(index: int) -> str:
     return f"trial-{index:03d}"
 
 
-def run_trial(spec: Spec, index: int, out: str, threads: int) -> dict:
+def run_trial(spec: Spec, index: int, out: str, threads: int,
+              on_eval: Callable[[dict], None] | None = None) -> dict:
     """Train trial ``index`` of ``spec`` into ``out/trial-NNN`` (resuming an interrupted one,
-    reading back a finished one) and return its record; never raises for the trial's own
-    failure, which the record holds. Runs in a worker process."""
+    reading back a finished or early-stopped one) and return its record; never raises for
+    the trial's own failure, which the record holds. ``on_eval(record)`` receives each
+    evaluation (an early-stopping scheduler's input). Runs in a worker process."""
     from .run import checkpoint_path, run as train  # the worker's own import
     from .updaters import NonFiniteLoss
     overrides = spec.trials()[index]
     run_dir = Path(out) / _trial_name(index)
+    if (run_dir / EARLY_STOPPED).is_file():
+        return json.loads((run_dir / EARLY_STOPPED).read_text())
     record = {"trial": index, "name": run_dir.name, "overrides": list(overrides),
               "run_dir": str(run_dir)}
     started = time.perf_counter()
@@ -260,7 +265,9 @@ def run_trial(spec: Spec, index: int, out: str, threads: int) -> dict:
             last = checkpoint_path(run_dir, "last")
             summary = train(experiment, run_dir=run_dir, threads=threads,
                             resume=run_dir if last.is_file() else None,
-                            overwrite=not last.is_file())
+                            overwrite=not last.is_file(),
+                            report=on_eval and (lambda r: on_eval(r) if r["kind"] == "eval"
+                                                else None))
             record["status"] = "completed"
         record.update(best=summary["best"], test=summary["test"],
                       wall_seconds=summary["wall_seconds"], epochs=summary["epochs"])
@@ -407,16 +414,91 @@ def _ray(spec: Spec, out: Path, indices: list[int], threads: int,
             ray.shutdown()
 
 
+def _asha(spec: Spec, out: Path, indices: list[int], threads: int, workers: int,
+          address: str | None) -> Iterator[dict]:
+    """Trials under Ray Tune's ASHA scheduler (Li et al. 2020): each reports the metric at
+    every evaluation, and a trial whose metric trails its rung's is stopped there, freeing its
+    CPUs for the next. A stopped trial keeps its run directory as it was (metrics, best.npz)
+    and its record, status "stopped early", in ``early_stopped.json``: it is final, a re-run
+    reads it back."""
+    try:
+        import ray
+        from ray import tune
+        from ray.tune.schedulers import ASHAScheduler
+    except ImportError:
+        raise SweepError('--early-stop asha needs Ray Tune: pip install "dlcore[ray]"') from None
+    split, name = spec.metric.split(".", 1)
+    if split != "val":
+        raise SweepError(f"--early-stop asha judges trials by their evaluations while they "
+                         f"train: use --metric val.<name>, not {spec.metric}")
+    epochs = max(load(spec.config, [*spec.overrides, *spec.trials()[i]]).train["epochs"]
+                 for i in indices)
+
+    def trainable(config):
+        def on_eval(record):
+            if name in record:
+                tune.report({name: record[name]})
+        run_trial(spec, config["trial"], str(out), threads, on_eval)
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": threads}),
+            param_space={"trial": tune.grid_search(indices)},
+            tune_config=tune.TuneConfig(
+                # max_t past the last evaluation (an epoch's, and the final one): a trial
+                # that reaches the end finishes its run (test, summary) rather than being cut
+                scheduler=ASHAScheduler(metric=name, mode=spec.mode, max_t=2 * epochs + 2,
+                                        grace_period=1, reduction_factor=2),
+                max_concurrent_trials=workers),
+            run_config=tune.RunConfig(storage_path=str((out / ".tune").resolve()),
+                                      name="asha", verbose=0))
+        tuner.fit()
+        for i in indices:
+            record = run_trial(spec, i, str(out), threads) if (
+                out / _trial_name(i) / "summary.json").is_file() else _stopped(spec, out, i)
+            yield record
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _stopped(spec: Spec, out: Path, index: int) -> dict:
+    """The record of a trial ASHA stopped: its best evaluation so far; saved as final."""
+    run_dir = out / _trial_name(index)
+    evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+             if '"eval"' in line] if (run_dir / "metrics.jsonl").is_file() else []
+    split, name = spec.metric.split(".", 1)
+    sign = 1 if spec.mode == "max" else -1
+    best = max((r for r in evals if name in r), key=lambda r: sign * r[name], default=None)
+    record = {"trial": index, "name": run_dir.name, "overrides": list(spec.trials()[index]),
+              "run_dir": str(run_dir), "status": "stopped early", "best": best, "test": None,
+              "epochs": best and best["epoch"]}
+    record["value"] = metric_value(record, spec.metric)
+    if run_dir.is_dir():
+        checkpoint.atomic_write(run_dir / EARLY_STOPPED,
+                                lambda f: f.write(json.dumps(record, indent=2).encode()))
+    return record
+
+
 def run_sweep(spec: Spec, out: str | os.PathLike, workers: int = 1, threads_per_trial: int = 1,
               report: Callable[[dict], None] | None = None, executor: str = "local",
-              address: str | None = None) -> list[dict]:
+              address: str | None = None, early_stop: str | None = None) -> list[dict]:
     """Run every trial of ``spec`` under ``out``, ``threads_per_trial`` kernel threads each:
     ``executor`` "local", a pool of ``workers`` processes on this machine; "ray", Ray tasks
-    on the cluster at ``address`` (None: a local cluster). ``report(record)`` as each trial
-    ends; finished trials are read back, not run. Returns the records ranked best first;
-    raises :class:`SweepInterrupted` on Ctrl-C."""
+    on the cluster at ``address`` (None: a local cluster), and with ``early_stop="asha"``
+    under Ray Tune's ASHA scheduler (``workers`` trials at a time). ``report(record)`` as
+    each trial ends; finished trials are read back, not run. Returns the records ranked best
+    first; raises :class:`SweepInterrupted` on Ctrl-C."""
     if executor not in EXECUTORS:
         raise SweepError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if early_stop not in (None, "asha"):
+        raise SweepError(f"--early-stop must be asha, got {early_stop!r}")
+    if early_stop and executor != "ray":
+        raise SweepError("--early-stop asha runs on Ray Tune: add --executor ray")
     if executor == "local":
         check_resources(workers, threads_per_trial)
     out = Path(out)
@@ -425,13 +507,16 @@ def run_sweep(spec: Spec, out: str | os.PathLike, workers: int = 1, threads_per_
     records: dict[int, dict] = {}
     todo = []
     for i in range(len(spec.trials())):
-        if (out / _trial_name(i) / "summary.json").is_file():
+        if any((out / _trial_name(i) / name).is_file() for name in ("summary.json",
+                                                                     EARLY_STOPPED)):
             records[i] = run_trial(spec, i, str(out), threads_per_trial)  # reads it back
             report(records[i])
         else:
             todo.append(i)
-    finished = (_local(spec, out, todo, workers, threads_per_trial) if executor == "local"
-                else _ray(spec, out, todo, threads_per_trial, address)) if todo else ()
+    finished = () if not todo else (
+        _local(spec, out, todo, workers, threads_per_trial) if executor == "local" else
+        _asha(spec, out, todo, threads_per_trial, workers, address) if early_stop else
+        _ray(spec, out, todo, threads_per_trial, address))
     previous = signal.signal(signal.SIGTERM, _terminate)  # a kill stops it as Ctrl-C does
     try:
         for record in finished:

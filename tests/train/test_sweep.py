@@ -232,3 +232,23 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_asha_stops_the_trials_that_trail_and_keeps_their_records(tmp_path):
+    pytest.importorskip("ray.tune")
+    path = tmp_path / "spirals.toml"
+    path.write_text(CONFIG.replace("epochs = 3", "epochs = 6")
+                    .replace("num_samples = 400", "num_samples = 2000"))
+    spec = sw.build_spec(path, ["optim.lr=0.03,0.01,0.000001,0.0000001"])
+    out = tmp_path / "sweep"
+    records = sw.run_sweep(spec, out, workers=1, threads_per_trial=1, executor="ray",
+                           early_stop="asha")  # one at a time: the rungs fill in grid order
+    status = {r["trial"]: r["status"] for r in records}
+    assert status == {0: "completed", 1: "completed", 2: "stopped early", 3: "stopped early"}
+    stopped = [r for r in records if r["status"] == "stopped early"]
+    assert all(r["value"] is not None and r["epochs"] < 6 for r in stopped)
+    assert records[0]["trial"] == 0  # lr 0.03 learns the spirals best
+    again = sw.run_sweep(spec, out, executor="ray", early_stop="asha")  # all final: no Ray
+    assert comparable(again) == comparable(records)
+    with pytest.raises(sw.SweepError, match="add --executor ray"):
+        sw.run_sweep(spec, tmp_path / "x", early_stop="asha")
