@@ -1,12 +1,14 @@
 """dl sweep: the trials a grid and a random search mean, a local sweep of a 2x2 grid (every
 trial an ordinary run), re-running skips and resumes, a failing trial is recorded while the
 others go on, Ray runs the same grid to the same results, and the command line."""
+import importlib.util
 import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -119,6 +121,13 @@ def test_a_local_grid_sweep_makes_ordinary_runs_and_ranks_them(config, tmp_path)
     assert hidden == 2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2  # model.hidden=[16, 16] applied
     result = CliRunner().invoke(cli, ["eval", str(out / "trial-002"), "--json"])
     assert result.exit_code == 0 and "accuracy" in json.loads(result.output)
+    listed = json.loads(CliRunner().invoke(cli, ["runs", str(out), "--json"]).output)
+    assert [(Path(r["path"]).name, r["status"]) for r in listed] == [
+        (f"trial-00{i}", "completed") for i in range(4)]
+    if importlib.util.find_spec("matplotlib"):
+        result = CliRunner().invoke(cli, ["plot", str(out), "--metric", "accuracy", "--out",
+                                          str(tmp_path / "sweep.png")])
+        assert result.exit_code == 0 and "of 4 runs" in result.output
 
 
 def test_an_interrupted_sweep_goes_on_where_it_stopped(config, tmp_path):
@@ -146,13 +155,21 @@ def test_an_interrupted_sweep_goes_on_where_it_stopped(config, tmp_path):
         sw.run_sweep(sw.build_spec(config, ["optim.lr=0.5"]), out)
 
 
-def test_a_failing_trial_is_recorded_and_the_others_go_on(config, tmp_path):
-    spec = sw.build_spec(config, ["model.hidden=[8],[-4],[16]"])
+def test_failing_trials_are_recorded_and_the_others_go_on(config, tmp_path):
+    """One trial raises (a negative width), one's loss goes NaN (SGD at lr 1e30)."""
+    spec = sw.build_spec(config, ['optim.name="adam","sgd"',
+                                  "optim.lr=0.01,1e30", "model.hidden=[8],[-4]"])
     records = sw.run_sweep(spec, tmp_path / "sweep", workers=2, threads_per_trial=1)
-    by_trial = {r["trial"]: r for r in records}
-    assert by_trial[1]["status"] == "failed" and "out_features" in by_trial[1]["error"]
-    assert by_trial[1]["value"] is None and records[-1]["trial"] == 1  # ranked last
-    assert by_trial[0]["status"] == by_trial[2]["status"] == "completed"
+    by_overrides = {" ".join(r["overrides"]): r for r in records}
+    raised = by_overrides['optim.name="adam" optim.lr=0.01 model.hidden=[-4]']
+    assert raised["status"] == "failed" and "out_features" in raised["error"]
+    nan = by_overrides['optim.name="sgd" optim.lr=1e+30 model.hidden=[8]']
+    assert nan["status"] == "failed" and "non-finite loss: the loss is nan" in nan["error"]
+    assert (Path(nan["run_dir"]) / "failed.json").is_file()
+    fine = by_overrides['optim.name="adam" optim.lr=0.01 model.hidden=[8]']
+    assert fine["status"] == "completed" and records[0] is fine
+    assert all(r["value"] is None for r in records if r["status"] == "failed")
+    assert records[-1]["status"] == "failed"  # ranked last
 
 
 def test_more_threads_than_cores_is_refused_saying_why():
