@@ -177,16 +177,21 @@ def test_more_threads_than_cores_is_refused_saying_why():
         sw.check_resources(3, 1, cores=2)
 
 
-def test_ray_runs_the_same_grid_to_the_same_results(config, tmp_path):
+def test_ray_runs_the_same_grid_and_random_search_to_the_same_results(config, tmp_path):
     ray = pytest.importorskip("ray")
-    spec = sw.build_spec(config, GRID)
-    local = sw.run_sweep(spec, tmp_path / "local", workers=2, threads_per_trial=1)
+    specs = {"grid": sw.build_spec(config, GRID),
+             "random": sw.build_spec(config, space=["optim.lr=loguniform:1e-3:1e-1"],
+                                     random=2, seed=7)}
+    local = {name: sw.run_sweep(spec, tmp_path / f"local-{name}", workers=2,
+                                threads_per_trial=1) for name, spec in specs.items()}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        remote = sw.run_sweep(spec, tmp_path / "ray", threads_per_trial=1, executor="ray")
+        remote = {name: sw.run_sweep(spec, tmp_path / f"ray-{name}", threads_per_trial=1,
+                                     executor="ray") for name, spec in specs.items()}
     finally:
         ray.shutdown()
-    assert comparable(remote) == comparable(local)
+    for name in specs:
+        assert comparable(remote[name]) == comparable(local[name])
 
 
 def test_dl_sweep_prints_the_trials_best_first(config, tmp_path):
