@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcore.metrics import classifier_score
+from dlcore.nn import functional as F
 from dlcore.tensor import Tensor, no_grad
 
 from . import components, sampling
@@ -24,9 +25,8 @@ def _probabilities(classifier: LoadedRun, prepare, pixels: np.ndarray) -> np.nda
     with no_grad():
         for start in range(0, len(pixels), BATCH):
             batch = pixels[start:start + BATCH]
-            logits = classifier.model(Tensor(prepare(batch) if prepare else batch)).data
-            logits = logits - logits.max(axis=1, keepdims=True)
-            rows.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+            logits = classifier.model(Tensor(prepare(batch) if prepare else batch))
+            rows.append(F.softmax(logits, dim=1).data)
     return np.concatenate(rows)
 
 

@@ -212,7 +212,7 @@ def curves(run: str | os.PathLike, metric: str) -> dict[str, list[tuple[int, flo
     ``{"train": [(step, value), ...], "eval": [...]}`` (a series it never logged is empty).
     ValueError naming the metrics the run has when ``metric`` is in neither."""
     run = Path(run)
-    records = _records(run)
+    records = read_records(run)
     series = {kind: [(record["step"], float(record[metric])) for record in records
                      if record.get("kind") == kind and _is_number(record.get(metric))
                      and "step" in record]
@@ -231,7 +231,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _records(run: Path) -> list[dict]:
+def read_records(run: Path) -> list[dict]:
     """metrics.jsonl's records; a line being appended at this moment (cut short) is left out."""
     try:
         text = (run / "metrics.jsonl").read_text(encoding="utf-8")
@@ -249,7 +249,7 @@ def _records(run: Path) -> list[dict]:
 
 
 def _last_record(run: Path) -> dict | None:
-    records = _records(run)
+    records = read_records(run)
     return records[-1] if records else None
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from . import checkpoint, components
 from .config import load, parse_value
 from .errors import ConfigError
+from .runs import read_records
 
 SPEC, RESULTS = "sweep.json", "sweep.jsonl"
 EARLY_STOPPED = "early_stopped.json"  # a trial's record once ASHA has stopped it: final
@@ -469,8 +470,7 @@ def _asha(spec: Spec, out: Path, indices: list[int], threads: int, workers: int,
 def _stopped(spec: Spec, out: Path, index: int) -> dict:
     """The record of a trial ASHA stopped: its best evaluation so far; saved as final."""
     run_dir = out / _trial_name(index)
-    evals = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
-             if '"eval"' in line] if (run_dir / "metrics.jsonl").is_file() else []
+    evals = [r for r in read_records(run_dir) if r.get("kind") == "eval"]
     split, name = spec.metric.split(".", 1)
     sign = 1 if spec.mode == "max" else -1
     best = max((r for r in evals if name in r), key=lambda r: sign * r[name], default=None)

@@ -530,9 +530,10 @@ class Variational(Reconstruction):
     def measure(self, meter, loss, output, targets):
         logits, mean, log_var = output
         n = len(targets)
-        reconstruction = float((np.maximum(logits, 0) - logits * targets
-                                + np.log1p(np.exp(-np.abs(logits)))).sum())
-        kl = 0.5 * float((np.exp(log_var) + mean ** 2 - 1 - log_var).sum())
+        with no_grad():  # the loss's own two terms, summed over the batch
+            reconstruction = float(F.binary_cross_entropy_with_logits(
+                Tensor(logits), Tensor(targets), reduction="sum").item())
+            kl = float(F.gaussian_kl(Tensor(mean), Tensor(log_var), reduction="sum").item())
         for name, total in (("loss", loss * n), ("neg_elbo", reconstruction + kl),
                             ("reconstruction", reconstruction), ("kl", kl)):
             meter.add(name, total, n)
