@@ -10,10 +10,11 @@ README.md, and the raw summaries go to ``benchmarks/results/examples.json``.
     python benchmarks/examples_table.py [--threads 2] [--only lenet,gaussian] [--dry-run]
     python benchmarks/examples_table.py --render    # the table again from the saved results
 
-The table is one machine's: rows measured elsewhere (another CPU, kernel path or thread
-count) are never mixed in; ``--only`` on a new machine needs ``--fresh``. Each row records a
-digest of the config it trained, and a row whose config has changed since is left out of the
-table (listed under it as not yet measured) until it is measured again.
+Each row names the machine it was measured on (CPU, kernel path, thread count), so a table
+can grow across machines one ``--only`` run at a time without passing one machine's numbers
+off as another's; ``--fresh`` drops every saved row first. Each row records a digest of the
+config it trained, and a row whose config has changed since is left out of the table (listed
+under it as not yet measured) until it is measured again.
 """
 from __future__ import annotations
 
@@ -75,23 +76,30 @@ def measure(example: str, threads: int) -> dict:
             "epochs": summary["epochs"], "steps": summary["steps"],
             "monitor": summary["monitor"], "test": summary["test"],
             "validation": summary["best"], "wall_seconds": summary["wall_seconds"],
-            "samples_per_s": summary["samples_per_s"], "threads": threads}
+            "samples_per_s": summary["samples_per_s"], **machine_of(threads)}
+
+
+def machine_of(threads: int) -> dict:
+    return {"cpu": cpu_name(), "cpu_path": kernels.cpu_path(), "threads": threads}
+
+
+def machine_label(result: dict) -> str:
+    return f"{result['cpu']} ({result['cpu_path']}), {result['threads']} thr"
 
 
 #: The metric a row shows: the first of these that the evaluation reports.
 PREFERRED = ("bleu", "neg_elbo", "perplexity", "accuracy", "frechet_distance", "loss")
 
 
-def step_ratios(cpu: str, threads: int, cpu_path: str) -> dict[str, float]:
-    """example file -> PyTorch's step time over ours (batch 128, ``threads``), from
-    zoo_step.json when it was measured on this CPU."""
+def step_ratios() -> dict[tuple, float]:
+    """(example file, cpu, cpu path, threads) -> PyTorch's step time over ours at batch 128,
+    from zoo_step.json (which holds one machine's measurements)."""
     if not ZOO_STEP.is_file():
         return {}
     saved = json.loads(ZOO_STEP.read_text())
-    if (saved.get("cpu"), saved.get("cpu_path")) != (cpu, cpu_path):
-        return {}
-    return {f"fashion_mnist/{r['example']}.toml": r["ratio"] for r in saved["rows"]
-            if r["batch"] == 128 and r["threads"] == threads and r["ratio"]}
+    return {(f"fashion_mnist/{r['example']}.toml", saved.get("cpu"), saved.get("cpu_path"),
+             r["threads"]): r["ratio"]
+            for r in saved["rows"] if r["batch"] == 128 and r["ratio"]}
 
 
 def row(result: dict, ratio: float | None = None) -> str:
@@ -108,24 +116,35 @@ def row(result: dict, ratio: float | None = None) -> str:
              f"{result['parameters']:,}" if "model" in result else "-")
     return (f"| `dl train examples/{result['example']}` | {model} | {steps} | {reached} | "
             f"{result['wall_seconds']:.1f} s | {result['samples_per_s']:,.0f} | "
-            f"{f'{ratio:.2f}×' if ratio else '-'} |")
+            f"{f'{ratio:.2f}×' if ratio else '-'} | {machine_label(result)} |")
 
 
-def table(results: list[dict], cpu: str, threads: int, cpu_path: str) -> str:
-    head = (f"Measured on {cpu}, {threads} threads, kernel path {cpu_path} "
-            f"(`python benchmarks/examples_table.py`):\n\n"
+def table(results: list[dict]) -> str:
+    head = ("Each row is one `dl train` of the example from scratch, seed 0 "
+            "(`python benchmarks/examples_table.py`), on the machine its last column names:\n\n"
             "| example | model, input, parameters | trained for | test split, final model | wall "
-            "| samples/s | step vs PyTorch |\n|---|---|---|---|---|---|---|")
-    ratios = step_ratios(cpu, threads, cpu_path)
+            "| samples/s | step vs PyTorch | measured on |\n|---|---|---|---|---|---|---|---|")
+    ratios = step_ratios()
+    ratio_of = {r["example"]: ratios.get((r["example"], r["cpu"], r["cpu_path"], r["threads"]))
+                for r in results}
     note = ("\n\nStep vs PyTorch: PyTorch's training-step time over ours for the same model at "
-            f"batch 128, {threads} threads (`python benchmarks/zoo_step.py`; > 1: we are faster)."
-            if ratios else "")
+            "batch 128, on the row's machine and thread count (`python benchmarks/zoo_step.py`; "
+            "> 1: we are faster)." if any(ratio_of.values()) else "")
     measured = {r["example"] for r in results}
     pending = [e for e in EXAMPLES if e not in measured]
     if pending:
         note += ("\n\nNot in the table yet (new, or changed since they were last measured): "
                  + ", ".join(f"`{e}`" for e in pending) + ".")
-    return "\n".join([head, *(row(r, ratios.get(r["example"])) for r in results)]) + note
+    return "\n".join([head, *(row(r, ratio_of[r["example"]]) for r in results)]) + note
+
+
+def saved_results() -> dict[str, dict]:
+    """example -> its saved row; rows of the older one-machine format get the file's machine."""
+    if not RESULTS.is_file():
+        return {}
+    saved = json.loads(RESULTS.read_text())
+    machine = {k: saved[k] for k in ("cpu", "cpu_path", "threads") if k in saved}
+    return {r["example"]: {**machine, **r} for r in saved["results"]}
 
 
 def write_readme_block(begin: str, end: str, text: str) -> None:
@@ -149,35 +168,20 @@ def main() -> None:
     args = parser.parse_args()
     chosen = [e for e in EXAMPLES if not args.only
               or any(part and part in e for part in args.only.split(","))]
-    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    if args.render:
-        if not previous:
-            raise SystemExit(f"nothing to render: {RESULTS} does not exist")
-        machine = previous["cpu"], previous["threads"], previous["cpu_path"]
-        results = {r["example"]: r for r in previous["results"]}
-    else:
-        machine = cpu_name(), args.threads, kernels.cpu_path()
-        same_machine = (previous.get("cpu"), previous.get("threads"),
-                        previous.get("cpu_path")) == machine
-        if previous and not same_machine and len(chosen) < len(EXAMPLES) and not args.fresh:
-            raise SystemExit(f"the saved rows were measured on {previous['cpu']} "
-                             f"({previous['cpu_path']}), {previous['threads']} threads; this is "
-                             f"{machine[0]} ({machine[2]}), {args.threads} threads: run every "
-                             "example, or pass --fresh to start this machine's table from the "
-                             "examples chosen")
-        results = ({r["example"]: r for r in previous.get("results", [])}
-                   if same_machine and not args.fresh else {})
-        for example in chosen:
-            results[example] = measure(example, args.threads)
-            print(row(results[example]), flush=True)
+    results = {} if args.fresh else saved_results()
+    if args.render and not results:
+        raise SystemExit(f"nothing to render: {RESULTS} does not exist")
+    for example in [] if args.render else chosen:
+        results[example] = measure(example, args.threads)
+        print(row(results[example]), flush=True)
     ordered = [results[e] for e in EXAMPLES
                if e in results and results[e].get("config_sha256") == config_digest(e)]
-    text = table(ordered, *machine)
+    text = table(ordered)
     if args.dry_run:
         print(text)
         return
-    RESULTS.write_text(json.dumps({"cpu": machine[0], "cpu_path": machine[2],
-                                   "threads": machine[1], "results": ordered}, indent=2) + "\n")
+    kept = [results[e] for e in EXAMPLES if e in results]  # stale rows stay until re-measured
+    RESULTS.write_text(json.dumps({"results": kept}, indent=2) + "\n")
     write_readme_block(BEGIN, END, text)
     print(f"README.md: {len(ordered)} rows written")
 
