@@ -167,8 +167,14 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=(0, 0)):
     windows = np.stack([v for _, _, v in _windows(xp, kh, kw, oh, ow, stride, (1, 1))], axis=2)
     arg = windows.argmax(axis=2)                              # first max in row-major order
     y = np.take_along_axis(windows, arg[:, :, None], axis=2)[:, :, 0]
-    rows = np.arange(oh)[:, None] * stride[0] - pt + arg // kw
-    cols = np.arange(ow)[None, :] * stride[1] - pl + arg % kw
+    top = np.arange(oh)[:, None] * stride[0] - pt
+    left = np.arange(ow)[None, :] * stride[1] - pl
+    rows, cols = top + arg // kw, left + arg % kw
+    # A window of -inf only: argmax found a padding cell, which never wins; the index is the
+    # window's first real cell, as in PyTorch.
+    pad = (rows < 0) | (rows >= x.shape[2]) | (cols < 0) | (cols >= x.shape[3])
+    rows = np.where(pad, np.maximum(top, 0), rows)
+    cols = np.where(pad, np.maximum(left, 0), cols)
     return y, (rows * x.shape[3] + cols).astype(np.int64)
 
 

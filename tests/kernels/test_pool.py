@@ -86,6 +86,28 @@ def test_2x2_max_pool_with_ties_and_nans_matches_the_reference(cpu_path, h, w):
                                   R.max_pool2d_backward(dy.astype(np.float64), idx, x.shape))
 
 
+@pytest.mark.parametrize("k, s, p", [(3, 1, 1), (3, 2, 1), ((2, 3), (3, 2), (1, 0)),
+                                     ((1, 4), (1, 3), (0, 2)), (3, 3, 0)])
+@pytest.mark.parametrize("w", [1, 3, 16, 17, 40])
+def test_max_pool_any_window_with_ties_nans_and_all_minus_inf(cpu_path, k, s, p, w):
+    """The vectorised interior span of any window geometry (and its clipped edges) keeps the
+    scalar order: ties to the first cell, a NaN over numbers, and a window of -inf only points
+    at its first real cell (PyTorch's index), never at padding."""
+    rng = np.random.default_rng(w)
+    x = rng.integers(-2, 3, (2, 3, 7, w)).astype(np.float32)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[1, 2] = -np.inf
+    kw = k if isinstance(k, int) else k[1]
+    pw = p if isinstance(p, int) else p[1]
+    if w + 2 * pw < kw:
+        return
+    y, idx = C.max_pool2d_forward(x, k, s, p)
+    y_ref, idx_ref = R.max_pool2d_forward(x, k, s, p)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    assert idx.min() >= 0 and idx.max() < 7 * w
+
+
 def test_max_pool_backward_scatters_indices_from_other_windows(cpu_path):
     """Indices outside their own 2x2 block (any plane position is legal) are summed."""
     dy = np.ones((1, 1, 2, 2), np.float32)
