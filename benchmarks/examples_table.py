@@ -106,6 +106,8 @@ def row(result: dict, ratio: float | None = None) -> str:
     test, best = result["test"], result["validation"]
     metric = next(m for m in PREFERRED if m in test)
     reached = SHOW[metric](test[metric])
+    if metric == "loss" and "mse" in test:          # a reconstruction: its pixel error too
+        reached += f", MSE {test['mse']:.4f} per pixel"
     if best["split"] != test["split"]:
         reached += f" (best validation {SHOW[metric](best[metric])} at step {best['step']:,})"
     elif best[metric] != test[metric]:

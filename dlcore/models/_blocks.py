@@ -58,6 +58,15 @@ def concat(*branches, nn):
     return _classes(nn)[1](*branches)
 
 
+def conv_unit(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+              padding: int = 0, batch_norm: bool = False, *, nn) -> list:
+    """conv → [BatchNorm] → ReLU as a list of layers; with BatchNorm the conv has no bias
+    (BatchNorm's shift replaces it)."""
+    return ([nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
+                       bias=not batch_norm)]
+            + ([nn.BatchNorm2d(out_channels)] if batch_norm else []) + [nn.ReLU()])
+
+
 #: The first layers' choices: the classic 7x7/2 conv and 3x3/2 max pool (224 → 56), or one
 #: 3x3/1 conv for small images (28-32 px keep their size, as CIFAR adaptations do).
 STEMS = {"imagenet": [(7, 2, 3), (3, 2, 1)], "small": [(3, 1, 1)]}
@@ -68,10 +77,7 @@ def stem(model: str, kind: str, in_channels: int, out_channels: int, batch_norm:
     conv → [BatchNorm] → ReLU (→ max pool)."""
     checks.one_of(model, "stem", kind, STEMS)
     large = kind == "imagenet"
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size=7 if large else 3,
-                        stride=2 if large else 1, padding=3 if large else 1,
-                        bias=not batch_norm)]
-    layers += [nn.BatchNorm2d(out_channels)] if batch_norm else []
-    layers += [nn.ReLU()]
+    layers = conv_unit(in_channels, out_channels, 7 if large else 3, 2 if large else 1,
+                       3 if large else 1, batch_norm, nn=nn)
     layers += [nn.MaxPool2d(kernel_size=3, stride=2, padding=1)] if large else []
     return nn.Sequential(*layers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlcore import checks
 from dlcore import nn as dlcore_nn
 
+from . import _blocks
 from ._shapes import through
 from .registry import register
 
@@ -14,8 +15,8 @@ def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int
     """conv k×k → ReLU → conv 1x1 → ReLU → conv 1x1 → ReLU, all with ``out_channels``; with
     ``batch_norm`` each conv (then bias-free) is followed by BatchNorm before its ReLU."""
     def unit(channels_in, kernel, stride_, pad):
-        conv = nn.Conv2d(channels_in, out_channels, kernel, stride_, pad, bias=not batch_norm)
-        return [conv] + ([nn.BatchNorm2d(out_channels)] if batch_norm else []) + [nn.ReLU()]
+        return _blocks.conv_unit(channels_in, out_channels, kernel, stride_, pad, batch_norm,
+                                 nn=nn)
     return nn.Sequential(*unit(in_channels, kernel_size, stride, padding),
                          *unit(out_channels, 1, 1, 0), *unit(out_channels, 1, 1, 0))
 
