@@ -4,6 +4,7 @@ from __future__ import annotations
 from dlcore import checks
 from dlcore import nn as dlcore_nn
 
+from . import _blocks
 from ._shapes import through
 from .registry import register, variant
 
@@ -12,23 +13,26 @@ VGG11 = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 VGG16 = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 
 
-def vgg_block(num_convs: int, in_channels: int, out_channels: int, nn=dlcore_nn):
-    """(N, in, H, W) -> (N, out, H/2, W/2): ``num_convs`` × (conv 3x3 pad 1 → ReLU) → pool."""
+def vgg_block(num_convs: int, in_channels: int, out_channels: int, nn=dlcore_nn,
+              batch_norm: bool = False):
+    """(N, in, H, W) -> (N, out, H/2, W/2): ``num_convs`` × (conv 3x3 pad 1 → [BatchNorm] →
+    ReLU) → pool."""
     layers = []
     for _ in range(num_convs):
-        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
+        layers += _blocks.conv_unit(in_channels, out_channels, 3, 1, 1, batch_norm, nn=nn)
         in_channels = out_channels
     return nn.Sequential(*layers, nn.MaxPool2d(kernel_size=2, stride=2))
 
 
 @register("vgg", task="classification")
 def vgg(num_classes: int = 10, in_channels: int = 1, image_size: int = 224,
-        arch: tuple = VGG11, width: int = 1, fc_width: int = 4096, dropout: float = 0.5, *,
-        nn=dlcore_nn):
+        arch: tuple = VGG11, width: int = 1, fc_width: int = 4096, dropout: float = 0.5,
+        batch_norm: bool = False, *, nn=dlcore_nn):
     """VGG (VGG-11 by default): x (N, in_channels, S, S) -> logits (N, C); S = 224 classic.
 
     ``arch`` lists each block's (num_convs, channels); ``width`` divides the channels. Five
     blocks take 224 to 7; then FC fc_width → dropout → FC fc_width → dropout → FC C.
+    ``batch_norm`` (torchvision's vgg11_bn, not in the original) normalises every conv's output.
     """
     width = checks.positive_int("vgg", "width", width)
     if not arch or not all(len(block) == 2 and block[0] >= 1 and block[1] // width >= 1
@@ -37,7 +41,7 @@ def vgg(num_classes: int = 10, in_channels: int = 1, image_size: int = 224,
                          f"got {arch!r}")
     blocks, channels = [], in_channels
     for num_convs, out in arch:
-        blocks.append(vgg_block(num_convs, channels, out // width, nn))
+        blocks.append(vgg_block(num_convs, channels, out // width, nn, batch_norm))
         channels = out // width
     side = through("vgg", image_size, [(2, 2, 0)] * len(arch))
     return nn.Sequential(
