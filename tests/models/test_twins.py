@@ -18,6 +18,8 @@ torch = pytest.importorskip("torch")
     ("alexnet", {"width": 8, "fc_width": 32, "image_size": 67}, (1, 67, 67)),
     ("vgg", {"width": 16, "fc_width": 16, "image_size": 32, "arch": ((1, 64), (2, 128))},
      (1, 32, 32)),
+    ("vgg", {"width": 16, "fc_width": 16, "image_size": 32, "arch": ((1, 64), (2, 128)),
+             "batch_norm": True}, (1, 32, 32)),
     ("nin", {"width": 8, "image_size": 67, "in_channels": 3}, (3, 67, 67)),
     ("nin", {"width": 8, "image_size": 67, "batch_norm": True}, (1, 67, 67)),
 ])
@@ -46,6 +48,8 @@ def test_the_namespace_is_not_a_hyper_parameter_and_builders_without_it_say_so()
     ("resnet18", {"width": 16, "stem": "small", "image_size": 12}, (1, 12, 12)),
     ("resnext", {"width": 8, "groups": 2, "stem": "small", "image_size": 12}, (1, 12, 12)),
     ("googlenet", {"width": 16, "stem": "small", "image_size": 16}, (1, 16, 16)),
+    ("googlenet", {"width": 16, "stem": "small", "image_size": 16, "batch_norm": True},
+     (1, 16, 16)),
     ("densenet", {"growth_rate": 4, "init_channels": 8, "arch": (2, 2), "stem": "small",
                   "image_size": 8}, (1, 8, 8)),
     ("lenet_bn", {}, (1, 28, 28)),
