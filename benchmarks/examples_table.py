@@ -176,16 +176,25 @@ def main() -> None:
     for example in [] if args.render else chosen:
         results[example] = measure(example, args.threads)
         print(row(results[example]), flush=True)
-    ordered = [results[e] for e in EXAMPLES
-               if e in results and results[e].get("config_sha256") == config_digest(e)]
-    text = table(ordered)
+        if not args.dry_run:  # saved after each example: a long run cut short keeps its rows
+            save(results)
     if args.dry_run:
-        print(text)
+        print(table(current(results)))
         return
+    save(results)
+    print(f"README.md: {len(current(results))} rows written")
+
+
+def current(results: dict[str, dict]) -> list[dict]:
+    """The saved rows that measured the example's present config, in the examples' order."""
+    return [results[e] for e in EXAMPLES
+            if e in results and results[e].get("config_sha256") == config_digest(e)]
+
+
+def save(results: dict[str, dict]) -> None:
     kept = [results[e] for e in EXAMPLES if e in results]  # stale rows stay until re-measured
     RESULTS.write_text(json.dumps({"results": kept}, indent=2) + "\n")
-    write_readme_block(BEGIN, END, text)
-    print(f"README.md: {len(ordered)} rows written")
+    write_readme_block(BEGIN, END, table(current(results)))
 
 
 if __name__ == "__main__":
