@@ -1,13 +1,15 @@
 """Train every example config and write the README's table of what each reaches, how fast.
 
 Each example trains from scratch exactly as ``dl train CONFIG`` would (into a temporary run
-directory), with the given thread count; its row gives the final model's result on the test
+directory, or with ``--runs`` one kept for `dl eval`/`generate`/`translate`), with the
+given thread count; its row gives the final model's result on the test
 split, the best one on the validation part (which picks ``best.npz``), the wall time and the
 training samples/s, and the table names the CPU it ran on. The rows
 replace what lies between ``<!-- examples:begin -->`` and ``<!-- examples:end -->`` in
 README.md, and the raw summaries go to ``benchmarks/results/examples.json``.
 
     python benchmarks/examples_table.py [--threads 2] [--only lenet,gaussian] [--dry-run]
+    python benchmarks/examples_table.py --only kjv/ --runs runs/table   # keep the trained runs
     python benchmarks/examples_table.py --render    # the table again from the saved results
 
 Each row names the machine it was measured on (CPU, kernel path, thread count), so a table
@@ -19,6 +21,7 @@ under it as not yet measured) until it is measured again.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import platform
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from dlcore import kernels
 from dlcore.train import load, run
+from dlcore.train.evaluation import evaluate_run
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
@@ -66,15 +70,24 @@ def config_digest(example: str) -> str:
     return hashlib.sha256((ROOT / "examples" / example).read_bytes()).hexdigest()
 
 
-def measure(example: str, threads: int) -> dict:
+def measure(example: str, threads: int, runs: Path | None = None) -> dict:
+    """Train ``example`` into ``runs/<example>`` (kept; refused if a run is there) or, without
+    ``runs``, a temporary directory, and return its row."""
     experiment = load(ROOT / "examples" / example)
-    with tempfile.TemporaryDirectory() as run_dir:
+    with contextlib.ExitStack() as stack:
+        run_dir = (runs / example.removesuffix(".toml") if runs is not None
+                   else Path(stack.enter_context(tempfile.TemporaryDirectory())))
         summary = run(experiment, run_dir=run_dir, threads=threads)
+        test = summary["test"]
+        if "bleu" in test:  # beam search's BLEU, which only `dl eval`'s detailed pass computes
+            beam = evaluate_run(run_dir / "checkpoints" / "last.npz",
+                                split=test["split"]).get("bleu_beam")
+            test = test if beam is None else {**test, "bleu_beam": beam}
     return {"example": example, "config_sha256": config_digest(example),
             "model": summary["model"], "parameters": summary["parameters"],
             "input_shape": summary["input_shape"],
             "epochs": summary["epochs"], "steps": summary["steps"],
-            "monitor": summary["monitor"], "test": summary["test"],
+            "monitor": summary["monitor"], "test": test,
             "validation": summary["best"], "wall_seconds": summary["wall_seconds"],
             "samples_per_s": summary["samples_per_s"], **machine_of(threads)}
 
@@ -108,6 +121,8 @@ def row(result: dict, ratio: float | None = None) -> str:
     reached = SHOW[metric](test[metric])
     if metric == "loss" and "mse" in test:          # a reconstruction: its pixel error too
         reached += f", MSE {test['mse']:.4f} per pixel"
+    if test.get("bleu_beam") is not None:         # a translation: beam search's BLEU too
+        reached += f", beam search {test['bleu_beam']:.2f}"
     if best["split"] != test["split"]:
         reached += f" (best validation {SHOW[metric](best[metric])} at step {best['step']:,})"
     elif best[metric] != test[metric]:
@@ -162,6 +177,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated substrings of examples")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="keep each example's run in RUNS/<example> (default: a temporary "
+                             "directory, removed)")
     parser.add_argument("--dry-run", action="store_true", help="print, don't write README")
     parser.add_argument("--fresh", action="store_true",
                         help="drop the saved rows and start the table from the examples run")
@@ -174,7 +192,7 @@ def main() -> None:
     if args.render and not results:
         raise SystemExit(f"nothing to render: {RESULTS} does not exist")
     for example in [] if args.render else chosen:
-        results[example] = measure(example, args.threads)
+        results[example] = measure(example, args.threads, args.runs)
         print(row(results[example]), flush=True)
         if not args.dry_run:  # saved after each example: a long run cut short keeps its rows
             save(results)
