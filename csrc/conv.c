@@ -15,7 +15,9 @@
  * also reads the views in place; with many by GEMMs over the same views, or on AVX-512 (where
  * the planes fit its blocks) by the direct convolution's deep blocks, and dW by a transposed
  * column matrix or (AVX-512) tiles reading the views in place (conv_shifted.c). A small dW
- * of the im2col path is a grid of dot tiles (below). */
+ * of the im2col path is a grid of dot tiles (below). 3x3 stride-1 undilated convolutions with
+ * enough channels take Winograd's F(2x2, 3x3) in all three passes instead (conv_winograd.c,
+ * which says where it was measured to pay; dl_conv_winograd sets the choice). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,7 @@ static conv_dims_t conv_dims(const dl_conv2d_t *p)
                       p->pl <= (p->kw - 1) * p->dw && p->pr <= (p->kw - 1) * p->dw;
     d.dense = p->oh == 1 && p->ow == 1 && p->kh == p->h && p->kw == p->w && p->dh == 1 &&
               p->dw == 1 && p->pt == 0 && p->pb == 0 && p->pl == 0 && p->pr == 0;
+    d.winograd = !d.dense && dl_conv_winograd_fits(p, d.cg, d.ocg, views);
     d.shifted = views && d.cg >= SHIFTED_MIN_CHANNELS;
     d.direct = views && d.cg < SHIFTED_MIN_CHANNELS;
     d.deep_forward = d.shifted && dl_conv_direct_deep(d.cg, d.ocg);
@@ -174,6 +177,7 @@ int dl_conv2d_forward(const dl_conv2d_t *p_in, const float *x, const float *w,
     if (dl_conv2d_check(&p) != DL_OK) return DL_EINVAL;
     const conv_dims_t d = conv_dims(&p);
     if (d.dense) return dense_forward(&p, &d, x, w, bias, y);
+    if (d.winograd) return dl_conv_forward_winograd(&p, &d, x, w, bias, y);
     if (d.direct || d.deep_forward) return dl_conv_forward_direct(&p, &d, x, w, bias, y);
     if (d.shifted) return dl_conv_forward_shifted(&p, &d, x, w, bias, y);
     float *cols = d.pointwise ? NULL : alloc_floats(d.kdim * d.chunk * d.ohw);
@@ -347,6 +351,11 @@ int dl_conv2d_backward(const dl_conv2d_t *p_in, const float *x, const float *w,
     const conv_dims_t d = conv_dims(&p);
     if (db) bias_grad(&p, &d, dy, db);
     if (d.dense) return dense_backward(&p, &d, x, w, dy, dx, dw);
+    if (d.winograd) {
+        int code = dx ? dl_conv_dx_winograd(&p, &d, w, dy, dx) : DL_OK;
+        if (dw && code == DL_OK) code = dl_conv_dw_winograd(&p, &d, x, dy, dw);
+        return code;
+    }
     if (dx && (d.shifted || d.direct)) {
         const int code = d.direct || d.deep_dx ? dl_conv_dx_direct(&p, &d, w, dy, dx)
                                                : dl_conv_dx_shifted(&p, &d, w, dy, dx);

@@ -27,6 +27,7 @@ void dl_col2im_plane(const dl_conv2d_t *p, const float *cols, int64_t ld, float 
  * dl_conv_views_min_pixels). */
 enum { PARALLEL_MIN_FLOATS = 1 << 15, SHIFTED_MIN_CHANNELS = 32, VIEWS_MIN_PIXELS = 100 };
 
+
 /* A checked layer's derived sizes and algorithm (conv.c's conv_dims) */
 typedef struct {
     int64_t cg, ocg;   /* channels and output channels per group */
@@ -39,6 +40,7 @@ typedef struct {
     int direct;        /* few channels: by direct convolution over those views (conv_direct.c) */
     int deep_forward;  /* shifted, but the forward pass direct with deep blocks */
     int deep_dx;       /* shifted, but dX direct with deep blocks */
+    int winograd;      /* 3x3, stride 1, undilated, many channels: F(2x2, 3x3) (all passes) */
 } conv_dims_t;
 
 /* GCC vectors of 4, 8, 16 floats: the generic, AVX2 and AVX-512 register widths */
@@ -148,6 +150,17 @@ static inline int64_t dot_tiles(int64_t m, int64_t n)
 {
     return (m + DOT_TILE - 1) / DOT_TILE * ((n + DOT_TILE - 1) / DOT_TILE);
 }
+
+/* conv_winograd.c: whether p (3x3, stride 1, undilated, padding <= 2) with cg / ocg channels
+ * per group takes the Winograd passes (views: the planes are large enough for shifted views),
+ * and the passes */
+int dl_conv_winograd_fits(const dl_conv2d_t *p, int64_t cg, int64_t ocg, int views);
+int dl_conv_forward_winograd(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                             const float *w, const float *bias, float *y);
+int dl_conv_dx_winograd(const dl_conv2d_t *p, const conv_dims_t *d, const float *w,
+                        const float *dy, float *dx);
+int dl_conv_dw_winograd(const dl_conv2d_t *p, const conv_dims_t *d, const float *x,
+                        const float *dy, float *dw);
 
 /* ---- The passes of each algorithm; p has passed dl_conv2d_check, d = its sizes ---------- */
 /* conv_shifted.c: y: (N, OC, OH, OW) from x: (N, C, H, W), w, bias (or NULL) */

@@ -64,6 +64,11 @@ int dl_conv2d_backward(const dl_conv2d_t *p, const float *x, const float *w, con
  * (no column matrix); smaller ones im2col chunks of images (the faster choice). Sets it when
  * pixels >= 0 (tests use 0 to reach the view paths on small shapes); returns the old value. */
 int64_t dl_conv_views_min_pixels(int64_t pixels);
+/* When 3x3 stride-1 undilated convolutions run by Winograd's F(2x2, 3x3): never, where it
+ * was measured faster (the default), or always; sets the mode when it is one of these and
+ * returns the mode before. */
+enum { DL_WINOGRAD_NEVER = 0, DL_WINOGRAD_AUTO = 1, DL_WINOGRAD_ALWAYS = 2 };
+int dl_conv_winograd(int mode);
 
 /* ---- pool.c: 2-D max / average pooling ------------------------------------------------ */
 typedef struct {

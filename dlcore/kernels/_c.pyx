@@ -40,6 +40,7 @@ cdef extern from "dl_kernels.h" nogil:
     int dl_conv2d_backward(const dl_conv2d_t *p, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db)
     int64_t dl_conv_views_min_pixels(int64_t pixels)
+    int dl_conv_winograd(int mode)
 
     ctypedef struct dl_pool2d_t:
         int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow
@@ -177,6 +178,19 @@ def conv_views_min_pixels(pixels=None):
     if pixels is not None and pixels < 0:
         raise ValueError(f"conv_views_min_pixels must be >= 0, got {pixels}")
     return dl_conv_views_min_pixels(-1 if pixels is None else pixels)
+
+
+WINOGRAD_MODES = ("never", "auto", "always")
+
+
+def conv_winograd(mode=None):
+    """When 3x3 stride-1 undilated convolutions run by Winograd's F(2x2, 3x3): "never",
+    "auto" (where measured faster; the default) or "always" (for tests); sets the mode when
+    given and returns the mode before."""
+    if mode is not None and mode not in WINOGRAD_MODES:
+        raise ValueError(f"conv_winograd mode must be one of {', '.join(WINOGRAD_MODES)}, "
+                         f"got {mode!r}")
+    return WINOGRAD_MODES[dl_conv_winograd(-1 if mode is None else WINOGRAD_MODES.index(mode))]
 
 
 def peak_gflops(path=None, double seconds=0.2):

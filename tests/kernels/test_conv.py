@@ -16,13 +16,18 @@ from dlcore.kernels import reference as R                             # noqa: E4
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-@pytest.fixture(autouse=True, params=["views on any plane", "default algorithm choice"])
-def views_min_pixels(request):
-    """Every test twice: with the shifted-view paths on every stride-1 shape (the small shapes
-    here would otherwise take im2col columns) and with the default choice."""
-    previous = C.conv_views_min_pixels(0 if request.param == "views on any plane" else None)
+@pytest.fixture(autouse=True, params=["views on any plane", "Winograd on every 3x3 stride 1",
+                                      "default algorithm choice"])
+def algorithm(request):
+    """Every test three times: with the shifted-view paths on every stride-1 shape (the small
+    shapes here would otherwise take im2col columns), with Winograd's F(2x2, 3x3) on every 3x3
+    stride-1 undilated one (the drawn channels are too few for the default choice), and with
+    the default choice."""
+    views = C.conv_views_min_pixels(0 if request.param == "views on any plane" else None)
+    winograd = C.conv_winograd("always" if request.param.startswith("Winograd") else None)
     yield
-    C.conv_views_min_pixels(previous)
+    C.conv_views_min_pixels(views)
+    C.conv_winograd(winograd)
 
 
 sizes = st.sampled_from([1, 2, 3, 5, 7, 11])
@@ -60,6 +65,28 @@ def f64(*arrays):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(geometries, st.integers(0, 2**32 - 1))
 def test_conv2d_forward_and_backward_match_the_reference(cpu_path, g, seed):
+    matches_the_reference(g, seed)
+
+
+# 3x3, stride 1, undilated, padding 0-2: the shapes Winograd's F(2x2, 3x3) takes (the fixture's
+# second run takes it on all of them), odd sizes, planes of 1 pixel, groups
+winograd_geometries = st.fixed_dictionaries({
+    "n": st.sampled_from([1, 2, 3]), "groups": st.sampled_from([1, 2]),
+    "cg": st.sampled_from([1, 3, 16, 17]), "ocg": st.sampled_from([1, 2, 5, 8]),
+    "kh": st.just(3), "kw": st.just(3), "sh": st.just(1), "sw": st.just(1),
+    "dh": st.just(1), "dw": st.just(1), "pad": st.tuples(*[st.integers(0, 2)] * 4),
+    "h": sizes, "w": sizes,
+})
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(winograd_geometries, st.integers(0, 2**32 - 1))
+def test_3x3_stride_1_convolutions_match_the_reference(cpu_path, g, seed):
+    matches_the_reference(g, seed)
+
+
+def matches_the_reference(g, seed):
     case = conv_case(g, seed)
     if case is None:
         return
@@ -101,7 +128,9 @@ def test_conv2d_backward_computes_only_the_gradients_asked_for(need):
 # by transposed columns (dilation, asymmetric padding, groups, one image; more images than
 # dW's 4 batch parts, not a multiple of them, and output rows in several blocks; on AVX-512
 # by in-place tiles where they fit, with groups and a 2x3 kernel); and a strided conv with
-# GEMM dW over im2col columns.
+# GEMM dW over im2col columns. Winograd's F(2x2, 3x3) by the default choice: 16 channels on
+# planes too small for views (one with groups, asymmetric padding and odd sizes), 64 on larger
+# ones, and more images than one chunk of its transformed planes holds, not a multiple of it.
 LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
          ((21, 6, 14, 14), (16, 6, 5, 5), (0, 0, 0, 0), 1, 1, 1),
          ((40, 6, 12, 11), (12, 3, 3, 2), (1, 2, 0, 1), 2, 1, 2),
@@ -113,7 +142,11 @@ LARGE = [((70, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1, 1, 1),
          ((2, 32, 7, 7), (20, 32, 3, 3), (1, 0, 1, 0), 1, 2, 1),
          ((6, 32, 32, 30), (8, 32, 3, 3), (1, 1, 1, 1), 1, 1, 1),
          ((1, 40, 10, 9), (32, 40, 3, 3), (1, 1, 1, 1), 1, 1, 1),
-         ((3, 64, 6, 7), (32, 32, 2, 3), (1, 0, 2, 1), 2, 1, 1)]
+         ((3, 64, 6, 7), (32, 32, 2, 3), (1, 0, 2, 1), 2, 1, 1),
+         ((4, 16, 4, 4), (8, 16, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((3, 32, 5, 7), (16, 16, 3, 3), (0, 2, 1, 2), 2, 1, 1),
+         ((2, 64, 10, 11), (64, 64, 3, 3), (1, 1, 1, 1), 1, 1, 1),
+         ((70, 64, 8, 8), (64, 64, 3, 3), (1, 1, 1, 1), 1, 1, 1)]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, groups, stride, dilation", LARGE)
