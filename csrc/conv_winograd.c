@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "conv_internal.h"
 #include "dl_kernels.h"
 
@@ -71,206 +75,430 @@ static wino_t wino_plan(int64_t n, int64_t src_c, int64_t sh, int64_t sw, int64_
     return q;
 }
 
-/* out[t * stride + k], t = 0..15: (G g G^T)_t of the kernels g_k (k < len) held as nine rows,
- * g9[e * len + k] = element e of kernel k: a vector over kernels at each step. */
-static void filter_rows(const float *restrict g9, int64_t len, float *restrict out,
-                        int64_t stride)
+/* Channels-last copies: the transforms then run along channels, contiguous vectors of any
+ * plane size (a VGG's 2x2 and 4x4 planes have a few tiles each, far too few to vectorise over).
+ * The per-image work below is written once, inlined into a function per instruction set
+ * (DEFINE_WINO_PATH) and picked at run time; the 8x8 register transposes of the AVX paths
+ * replaced element-by-element copies that took a third of the input transform. */
+#define WINO_INLINE static inline __attribute__((always_inline))
+
+typedef void (*transpose_fn)(const float *src, int64_t ss, float *dst, int64_t ds,
+                             int64_t rows, int64_t cols);
+
+/* dst[j * ds + i] = src[i * ss + j] for i < rows, j < cols: eight rows at a time. */
+static void transpose_generic(const float *restrict src, int64_t ss, float *restrict dst,
+                              int64_t ds, int64_t rows, int64_t cols)
+{
+    for (int64_t i0 = 0; i0 < rows; i0 += 8) {
+        const int64_t i1 = i0 + 8 < rows ? i0 + 8 : rows;
+        for (int64_t j = 0; j < cols; j++)
+            for (int64_t i = i0; i < i1; i++) dst[j * ds + i] = src[i * ss + j];
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define DEFINE_TRANSPOSE_AVX(name, TARGET)                                                      \
+    TARGET static void name(const float *restrict src, int64_t ss, float *restrict dst,         \
+                            int64_t ds, int64_t rows, int64_t cols)                             \
+    {                                                                                           \
+        int64_t i0 = 0;                                                                         \
+        for (; i0 + 8 <= rows; i0 += 8) {                                                       \
+            const float *s = src + i0 * ss;                                                     \
+            int64_t j0 = 0;                                                                     \
+            for (; j0 + 8 <= cols; j0 += 8) {                                                   \
+                __m256 r[8], t[8], u[8];                                                        \
+                for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(s + k * ss + j0);           \
+                for (int k = 0; k < 8; k += 2) {                                                \
+                    t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);                                  \
+                    t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);                              \
+                }                                                                               \
+                for (int k = 0; k < 8; k += 4) {                                                \
+                    u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));          \
+                    u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));      \
+                    u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));  \
+                    u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));  \
+                }                                                                               \
+                for (int k = 0; k < 4; k++) {                                                   \
+                    _mm256_storeu_ps(dst + (j0 + k) * ds + i0,                                  \
+                                     _mm256_permute2f128_ps(u[k], u[k + 4], 0x20));             \
+                    _mm256_storeu_ps(dst + (j0 + 4 + k) * ds + i0,                              \
+                                     _mm256_permute2f128_ps(u[k], u[k + 4], 0x31));             \
+                }                                                                               \
+            }                                                                                   \
+            for (; j0 < cols; j0++)                                                             \
+                for (int k = 0; k < 8; k++) dst[j0 * ds + i0 + k] = s[k * ss + j0];             \
+        }                                                                                       \
+        for (; i0 < rows; i0++)                                                                 \
+            for (int64_t j = 0; j < cols; j++) dst[j * ds + i0] = src[i0 * ss + j];             \
+    }
+#define WINO_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define WINO_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+DEFINE_TRANSPOSE_AVX(transpose_avx2, WINO_TARGET_AVX2)
+DEFINE_TRANSPOSE_AVX(transpose_avx512, WINO_TARGET_AVX512)
+#endif
+
+/* B^T's combination of four rows d0..d3 (as rows, then as columns): d0 - d2, d1 + d2,
+ * d2 - d1, d1 - d3. */
+WINO_INLINE void bt_rows(const float *restrict d0, const float *restrict d1,
+                         const float *restrict d2, const float *restrict d3, float *restrict a0,
+                         float *restrict a1, float *restrict a2, float *restrict a3, int64_t len)
 {
     for (int64_t k = 0; k < len; k++) {
-        float g[3][3], a[4][3];
-        for (int e = 0; e < 9; e++) g[e / 3][e % 3] = g9[e * len + k];
-        for (int j = 0; j < 3; j++) { /* G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 */
-            a[0][j] = g[0][j];
-            a[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-            a[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-            a[3][j] = g[2][j];
-        }
-        for (int i = 0; i < 4; i++) { /* (G g) G^T */
-            out[(i * 4) * stride + k] = a[i][0];
-            out[(i * 4 + 1) * stride + k] = 0.5f * (a[i][0] + a[i][1] + a[i][2]);
-            out[(i * 4 + 2) * stride + k] = 0.5f * (a[i][0] - a[i][1] + a[i][2]);
-            out[(i * 4 + 3) * stride + k] = a[i][2];
+        a0[k] = d0[k] - d2[k];
+        a1[k] = d1[k] + d2[k];
+        a2[k] = d2[k] - d1[k];
+        a3[k] = d1[k] - d3[k];
+    }
+}
+
+/* A^T's: m0 + m1 + m2, m1 - m2 - m3. */
+WINO_INLINE void at_rows(const float *restrict m0, const float *restrict m1,
+                         const float *restrict m2, const float *restrict m3, float *restrict s0,
+                         float *restrict s1, int64_t len)
+{
+    for (int64_t k = 0; k < len; k++) {
+        s0[k] = m0[k] + m1[k] + m2[k];
+        s1[k] = m1[k] - m2[k] - m3[k];
+    }
+}
+
+/* A's of a pair (u, v): u, u + v, u - v, -v. */
+WINO_INLINE void a_rows(const float *restrict u, const float *restrict v, float *restrict z0,
+                        float *restrict z1, float *restrict z2, float *restrict z3, int64_t len)
+{
+    for (int64_t k = 0; k < len; k++) {
+        z0[k] = u[k];
+        z1[k] = u[k] + v[k];
+        z2[k] = u[k] - v[k];
+        z3[k] = -v[k];
+    }
+}
+
+/* G's combination of three rows: g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2. */
+WINO_INLINE void g_rows(const float *restrict g0, const float *restrict g1,
+                        const float *restrict g2, float *restrict a0, float *restrict a1,
+                        float *restrict a2, float *restrict a3, int64_t len)
+{
+    for (int64_t k = 0; k < len; k++) {
+        a0[k] = g0[k];
+        a1[k] = 0.5f * (g0[k] + g1[k] + g2[k]);
+        a2[k] = 0.5f * (g0[k] - g1[k] + g2[k]);
+        a3[k] = g2[k];
+    }
+}
+
+/* G^T's of four: z0 + (z1 + z2) / 2, (z1 - z2) / 2, (z1 + z2) / 2 + z3. */
+WINO_INLINE void gt_rows(const float *restrict z0, const float *restrict z1,
+                         const float *restrict z2, const float *restrict z3, float *restrict a0,
+                         float *restrict a1, float *restrict a2, int64_t len)
+{
+    for (int64_t k = 0; k < len; k++) {
+        a0[k] = z0[k] + 0.5f * (z1[k] + z2[k]);
+        a1[k] = 0.5f * (z1[k] - z2[k]);
+        a2[k] = 0.5f * (z1[k] + z2[k]) + z3[k];
+    }
+}
+
+/* Row r of u: (16, rows, cols): u_t[r][k] = (G g G^T)_t of the kernel g = w[r][k] (OCg, Cg,
+ * 3, 3), or, `flipped`, of w[k][r] turned by 180 degrees. The row's kernels are turned into
+ * nine rows of `cols` (element e of each kernel), so G's combinations run along them; work
+ * holds 21 * cols floats. */
+WINO_INLINE void filter_row(const float *w, int64_t ocg, int64_t cg, int flipped, int64_t r,
+                            float *work, float *u, transpose_fn transpose)
+{
+    const int64_t rows = flipped ? cg : ocg, cols = flipped ? ocg : cg;
+    float *g9 = work, *a = work + 9 * cols;
+    if (flipped)
+        transpose(w + r * 9, cg * 9, g9, cols, cols, 9);
+    else
+        transpose(w + r * cg * 9, 9, g9, cols, cols, 9);
+#define G9(e) (g9 + (flipped ? 8 - (e) : (e)) * cols)
+#define A(i, j) (a + (3 * (i) + (j)) * cols)
+    for (int j = 0; j < 3; j++) /* G g, column by column */
+        g_rows(G9(j), G9(3 + j), G9(6 + j), A(0, j), A(1, j), A(2, j), A(3, j), cols);
+    for (int i = 0; i < 4; i++) { /* then (G g) G^T, row by row */
+        float *out = u + (4 * i) * rows * cols + r * cols;
+        g_rows(A(i, 0), A(i, 1), A(i, 2), out, out + rows * cols, out + 2 * rows * cols,
+               out + 3 * rows * cols, cols);
+    }
+#undef G9
+#undef A
+}
+
+enum { FILTER_BLOCK = 64 };
+
+/* Kernels t0..t0+len-1 (len <= FILTER_BLOCK) of dw = G^T du G, du: (16, stride): the 16 taps
+ * are rows along the kernels already; the nine results are turned back kernel by kernel.
+ * work holds 21 * FILTER_BLOCK floats. */
+WINO_INLINE void filter_gradient_block(const float *du, int64_t stride, int64_t t0, int64_t len,
+                                       float *work, float *dw, transpose_fn transpose)
+{
+    float *a = work, *res = work + 12 * FILTER_BLOCK;
+#define Z(i, j) (du + (4 * (i) + (j)) * stride + t0)
+#define A(i, j) (a + (4 * (i) + (j)) * FILTER_BLOCK)
+    for (int j = 0; j < 4; j++) /* G^T z, column by column */
+        gt_rows(Z(0, j), Z(1, j), Z(2, j), Z(3, j), A(0, j), A(1, j), A(2, j), len);
+    for (int i = 0; i < 3; i++) /* then (G^T z) G, row by row */
+        gt_rows(A(i, 0), A(i, 1), A(i, 2), A(i, 3), res + (3 * i) * FILTER_BLOCK,
+                res + (3 * i + 1) * FILTER_BLOCK, res + (3 * i + 2) * FILTER_BLOCK, len);
+#undef Z
+#undef A
+    transpose(res, FILTER_BLOCK, dw + t0 * 9, 9, 9, len);
+}
+
+/* buf (hp, wp, cn) = the cn planes of src (cn, h, w) placed at row top, column left, the rest
+ * zero; tmp holds h * w * cn floats (unused when the planes fill buf). */
+WINO_INLINE void to_channels_last(const float *src, int64_t h, int64_t w, int64_t cn,
+                                  int64_t hp, int64_t wp, int64_t top, int64_t left, float *tmp,
+                                  float *buf, transpose_fn transpose)
+{
+    if (top == 0 && left == 0 && hp == h && wp == w) {
+        transpose(src, h * w, buf, cn, cn, h * w);
+        return;
+    }
+    transpose(src, h * w, tmp, cn, cn, h * w);
+    memset(buf, 0, sizeof(float) * hp * wp * cn);
+    for (int64_t r = 0; r < h; r++)
+        memcpy(buf + ((top + r) * wp + left) * cn, tmp + r * w * cn, sizeof(float) * w * cn);
+}
+
+/* The floats of scratch each thread needs for one image of each transform. */
+static int64_t input_scratch(const wino_t *q)
+{
+    return q->sh * q->sw * q->src_g + (2 * q->th + 6) * (2 * q->tw + 2) * q->src_g;
+}
+
+static int64_t output_scratch(const wino_t *q) { return (2 * q->th * 2 * q->tw + 8) * q->dst_g; }
+
+static int64_t gradient_scratch(const wino_t *q, int64_t oh, int64_t ow, int64_t ocg)
+{
+    return (oh * ow + 2 * q->th * 2 * q->tw + 8) * ocg;
+}
+
+/* v: (16, P, src_g) for image b of the chunk (P = tap / src_g tiles): B^T d B of
+ * the 4x4 patch at source row 2ty - top, column 2tx - left (zero outside the plane) of the
+ * planes `img` (src_g, sh, sw). B^T's combinations of a tile row's four rows first (whole
+ * rows), then of their columns. */
+WINO_INLINE void input_image(const wino_t *q, const float *img, int64_t b, int64_t tap,
+                             float *work, float *v, transpose_fn transpose)
+{
+    const int64_t hp = 2 * q->th + 2, wp = 2 * q->tw + 2, cn = q->src_g, row = wp * cn;
+    float *buf = work + q->sh * q->sw * cn, *comb = buf + hp * row;
+    to_channels_last(img, q->sh, q->sw, cn, hp, wp, q->top, q->left, work, buf, transpose);
+    for (int64_t ty = 0; ty < q->th; ty++) {
+        const float *r0 = buf + 2 * ty * row;
+        bt_rows(r0, r0 + row, r0 + 2 * row, r0 + 3 * row, comb, comb + row, comb + 2 * row,
+                comb + 3 * row, row);
+        for (int64_t tx = 0; tx < q->tw; tx++) {
+            float *vp = v + (b * q->th * q->tw + ty * q->tw + tx) * cn;
+            for (int i = 0; i < 4; i++) {
+                const float *e = comb + i * row + 2 * tx * cn;
+                float *o = vp + (i * 4) * tap;
+                bt_rows(e, e + cn, e + 2 * cn, e + 3 * cn, o, o + tap, o + 2 * tap, o + 3 * tap,
+                        cn);
+            }
         }
     }
 }
 
-/* u: (16, rows, cols), u_t[r][k] = (G g G^T)_t of the kernel g = w[o][c] (OCg, Cg, 3, 3)
- * with (r, k) = (o, c); or, `flipped`, of w[o][c] turned by 180 degrees with (r, k) = (c, o).
- * Row r's kernels are gathered as nine contiguous rows first, so filter_rows runs along them. */
+/* The planes `out` (dst_g, dh, dw) of image b of the chunk: A^T m A of m: (16, P, dst_g),
+ * plus bias (NULL: none); a tile's cells past the plane's edge are dropped. The tiles are
+ * assembled channels-last in work, then turned into planes. */
+WINO_INLINE void output_image(const wino_t *q, const float *m, const float *bias, int64_t b,
+                              int64_t tap, float *work, float *out, transpose_fn transpose)
+{
+    const int64_t cn = q->dst_g, wo = 2 * q->tw, row = wo * cn, plane = q->dh * q->dw;
+    float *s = work + 2 * q->th * row; /* m A of a tile: 4 rows of 2 vectors */
+    for (int64_t ty = 0; ty < q->th; ty++)
+        for (int64_t tx = 0; tx < q->tw; tx++) {
+            const float *mp = m + (b * q->th * q->tw + ty * q->tw + tx) * cn;
+            for (int i = 0; i < 4; i++) {
+                const float *e = mp + (i * 4) * tap;
+                at_rows(e, e + tap, e + 2 * tap, e + 3 * tap, s + 2 * i * cn,
+                        s + (2 * i + 1) * cn, cn);
+            }
+            float *y0 = work + (2 * ty * wo + 2 * tx) * cn, *y1 = y0 + row;
+            for (int j = 0; j < 2; j++)
+                at_rows(s + j * cn, s + (2 + j) * cn, s + (4 + j) * cn, s + (6 + j) * cn,
+                        y0 + j * cn, y1 + j * cn, cn);
+        }
+    if (wo == q->dw)
+        transpose(work, cn, out, plane, plane, cn);
+    else
+        for (int64_t r = 0; r < q->dh; r++)
+            transpose(work + r * row, cn, out + r * q->dw, plane, q->dw, cn);
+    if (bias)
+        for (int64_t c = 0; c < cn; c++) {
+            float *restrict pl = out + c * plane;
+            const float bo = bias[c];
+            for (int64_t k = 0; k < plane; k++) pl[k] += bo;
+        }
+}
+
+/* z: (16, P, ocg) for image b of the chunk: A y A^T of each 2x2 tile y of the planes `img`
+ * (ocg, oh, ow; zero past the edge), on the tiles of q. */
+WINO_INLINE void gradient_image(const wino_t *q, const float *img, int64_t oh, int64_t ow,
+                                int64_t ocg, int64_t b, int64_t tap, float *work, float *z,
+                                transpose_fn transpose)
+{
+    const int64_t hp = 2 * q->th, wp = 2 * q->tw, row = wp * ocg;
+    float *buf = work + oh * ow * ocg, *ay = buf + hp * row;
+    to_channels_last(img, oh, ow, ocg, hp, wp, 0, 0, work, buf, transpose);
+    for (int64_t ty = 0; ty < q->th; ty++)
+        for (int64_t tx = 0; tx < q->tw; tx++) {
+            const float *ya = buf + (2 * ty * wp + 2 * tx) * ocg, *yc = ya + row;
+            float *zp = z + (b * q->th * q->tw + ty * q->tw + tx) * ocg;
+            /* A y: rows (ya, yb), (ya + yc, yb + yd), (ya - yc, yb - yd), (-yc, -yd) */
+            a_rows(ya, yc, ay, ay + 2 * ocg, ay + 4 * ocg, ay + 6 * ocg, ocg);
+            a_rows(ya + ocg, yc + ocg, ay + ocg, ay + 3 * ocg, ay + 5 * ocg, ay + 7 * ocg, ocg);
+            for (int i = 0; i < 4; i++) { /* then (A y) A^T, row by row */
+                const float *u = ay + 2 * i * ocg;
+                float *o = zp + (i * 4) * tap;
+                a_rows(u, u + ocg, o, o + tap, o + 2 * tap, o + 3 * tap, ocg);
+            }
+        }
+}
+
+typedef void (*input_image_fn)(const wino_t *, const float *, int64_t, int64_t, float *,
+                               float *);
+typedef void (*output_image_fn)(const wino_t *, const float *, const float *, int64_t, int64_t,
+                                float *, float *);
+typedef void (*gradient_image_fn)(const wino_t *, const float *, int64_t, int64_t, int64_t,
+                                  int64_t, int64_t, float *, float *);
+typedef void (*filter_row_fn)(const float *, int64_t, int64_t, int, int64_t, float *, float *);
+typedef void (*filter_gradient_fn)(const float *, int64_t, int64_t, int64_t, float *, float *);
+typedef struct {
+    input_image_fn input;
+    output_image_fn output;
+    gradient_image_fn gradient;
+    filter_row_fn filter;
+    filter_gradient_fn filter_gradient;
+} wino_path_t;
+
+#define DEFINE_WINO_PATH(sfx, TARGET, transpose)                                                \
+    TARGET static void input_image_##sfx(const wino_t *q, const float *img, int64_t b,         \
+                                         int64_t tap, float *work, float *v)                    \
+    {                                                                                           \
+        input_image(q, img, b, tap, work, v, transpose);                                        \
+    }                                                                                           \
+    TARGET static void output_image_##sfx(const wino_t *q, const float *m, const float *bias,  \
+                                          int64_t b, int64_t tap, float *work, float *out)      \
+    {                                                                                           \
+        output_image(q, m, bias, b, tap, work, out, transpose);                                 \
+    }                                                                                           \
+    TARGET static void gradient_image_##sfx(const wino_t *q, const float *img, int64_t oh,     \
+                                            int64_t ow, int64_t ocg, int64_t b, int64_t tap,    \
+                                            float *work, float *z)                              \
+    {                                                                                           \
+        gradient_image(q, img, oh, ow, ocg, b, tap, work, z, transpose);                        \
+    }                                                                                           \
+    TARGET static void filter_row_##sfx(const float *w, int64_t ocg, int64_t cg, int flipped,   \
+                                        int64_t r, float *work, float *u)                       \
+    {                                                                                           \
+        filter_row(w, ocg, cg, flipped, r, work, u, transpose);                                 \
+    }                                                                                           \
+    TARGET static void filter_gradient_##sfx(const float *du, int64_t stride, int64_t t0,       \
+                                             int64_t len, float *work, float *dw)               \
+    {                                                                                           \
+        filter_gradient_block(du, stride, t0, len, work, dw, transpose);                        \
+    }
+
+DEFINE_WINO_PATH(generic, , transpose_generic)
+#if defined(__x86_64__) || defined(__i386__)
+DEFINE_WINO_PATH(avx2, WINO_TARGET_AVX2, transpose_avx2)
+DEFINE_WINO_PATH(avx512, WINO_TARGET_AVX512, transpose_avx512)
+#endif
+
+static wino_path_t wino_path(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    switch (dl_cpu_path()) {
+    case DL_CPU_AVX512:
+        return (wino_path_t){input_image_avx512, output_image_avx512, gradient_image_avx512,
+                             filter_row_avx512, filter_gradient_avx512};
+    case DL_CPU_AVX2:
+        return (wino_path_t){input_image_avx2, output_image_avx2, gradient_image_avx2,
+                             filter_row_avx2, filter_gradient_avx2};
+    }
+#endif
+    return (wino_path_t){input_image_generic, output_image_generic, gradient_image_generic,
+                             filter_row_generic, filter_gradient_generic};
+}
+
+/* u: (16, rows, cols) of the kernels w (OCg, Cg, 3, 3): (r, k) = (o, c), or, `flipped`, the
+ * kernels turned by 180 degrees with (r, k) = (c, o) (see filter_row). */
 static int filter_transform(const float *w, int64_t ocg, int64_t cg, int flipped, float *u)
 {
+    const wino_path_t path = wino_path();
     const int64_t rows = flipped ? cg : ocg, cols = flipped ? ocg : cg;
     int failed = 0;
 #pragma omp parallel num_threads(dl_num_threads()) \
     if (rows * cols * TAPS > PARALLEL_MIN_FLOATS) reduction(| : failed)
     {
-        float *g9 = alloc_floats(9 * cols);
-        failed = !g9;
+        float *work = alloc_floats(21 * cols);
+        failed = !work;
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            if (!g9) continue;
-            for (int64_t k = 0; k < cols; k++) {
-                const float *kernel = w + (flipped ? k * cg + r : r * cg + k) * 9;
-                for (int e = 0; e < 9; e++) g9[e * cols + k] = kernel[flipped ? 8 - e : e];
-            }
-            filter_rows(g9, cols, u + r * cols, rows * cols);
-        }
-        free(g9);
+        for (int64_t r = 0; r < rows; r++)
+            if (work) path.filter(w, ocg, cg, flipped, r, work, u);
+        free(work);
     }
     return failed ? DL_ENOMEM : DL_OK;
 }
 
-/* dw: (OCg, Cg, 3, 3) = G^T du G of du: (16, OCg, Cg), a block of kernels at a time: each
- * step a vector along the block, the nine results then stored kernel by kernel. */
+/* dw: (OCg, Cg, 3, 3) = G^T du G of du: (16, OCg, Cg), a block of kernels at a time. */
 static void filter_gradient(const float *du, int64_t ocg, int64_t cg, float *dw)
 {
-    enum { BLOCK = 64 };
+    const wino_path_t path = wino_path();
     const int64_t stride = ocg * cg;
 #pragma omp parallel for schedule(static) num_threads(dl_num_threads()) \
     if (stride * TAPS > PARALLEL_MIN_FLOATS)
-    for (int64_t t0 = 0; t0 < stride; t0 += BLOCK) {
-        const int64_t len = stride - t0 < BLOCK ? stride - t0 : BLOCK;
-        float res[9][BLOCK];
-        for (int64_t k = 0; k < len; k++) {
-            float z[4][4], a[3][4];
-            for (int e = 0; e < TAPS; e++) z[e / 4][e % 4] = du[e * stride + t0 + k];
-            for (int j = 0; j < 4; j++) { /* G^T z: z0 + (z1+z2)/2, (z1-z2)/2, (z1+z2)/2 + z3 */
-                a[0][j] = z[0][j] + 0.5f * (z[1][j] + z[2][j]);
-                a[1][j] = 0.5f * (z[1][j] - z[2][j]);
-                a[2][j] = 0.5f * (z[1][j] + z[2][j]) + z[3][j];
-            }
-            for (int i = 0; i < 3; i++) {
-                res[i * 3][k] = a[i][0] + 0.5f * (a[i][1] + a[i][2]);
-                res[i * 3 + 1][k] = 0.5f * (a[i][1] - a[i][2]);
-                res[i * 3 + 2][k] = 0.5f * (a[i][1] + a[i][2]) + a[i][3];
-            }
-        }
-        for (int64_t k = 0; k < len; k++)
-            for (int e = 0; e < 9; e++) dw[(t0 + k) * 9 + e] = res[e][k];
+    for (int64_t t0 = 0; t0 < stride; t0 += FILTER_BLOCK) {
+        float work[21 * FILTER_BLOCK];
+        path.filter_gradient(du, stride, t0, stride - t0 < FILTER_BLOCK ? stride - t0 : FILTER_BLOCK,
+                             work, dw);
     }
 }
 
-/* Channels-last copies: the transforms then run along channels, contiguous vectors of any
- * plane size (a VGG's 2x2 and 4x4 planes have a few tiles each, far too few to vectorise over).
- * to_channels_last: buf (hp, wp, cn) = planes c0..c0+cn-1 of src (C, h, w) placed at row top,
- * column left, the rest of buf zero. */
-static void to_channels_last(const float *src, int64_t h, int64_t w, int64_t c0, int64_t cn,
-                             int64_t hp, int64_t wp, int64_t top, int64_t left, float *buf)
-{
-    memset(buf, 0, sizeof(float) * hp * wp * cn);
-    for (int64_t c = 0; c < cn; c++) {
-        const float *plane = src + (c0 + c) * h * w;
-        for (int64_t r = 0; r < h; r++) {
-            float *row = buf + ((top + r) * wp + left) * cn + c;
-            for (int64_t k = 0; k < w; k++) row[k * cn] = plane[r * w + k];
-        }
-    }
-}
-
-/* v: (16, P, src_g), tile p = b*th*tw + ty*tw + tx of the chunk: B^T d B of the 4x4 patch at
- * source row 2ty - top, column 2tx - left (zero outside the plane) of channels c0.. of images
- * n0..n0+bc-1. B^T's combinations of a tile row's four rows first (whole rows), then of their
- * columns. Threads take images; each holds its image channels-last, plus the combined rows. */
+/* v: (16, P, src_g), tile p = b*th*tw + ty*tw + tx of the chunk, from channels c0.. of images
+ * n0..n0+bc-1; threads take images. */
 static int input_transform(const wino_t *q, const float *src, int64_t c0, int64_t n0, int64_t bc,
                            float *v)
 {
-    const int64_t hp = 2 * q->th + 2, wp = 2 * q->tw + 2, tiles = q->th * q->tw, cn = q->src_g;
-    const int64_t pn = bc * tiles, row = wp * cn, tap = pn * cn;
+    const wino_path_t path = wino_path();
+    const int64_t plane = q->sh * q->sw, tap = bc * q->th * q->tw * q->src_g;
     int failed = 0;
 #pragma omp parallel num_threads(dl_num_threads()) \
-    if (bc * tiles * TAPS * cn > PARALLEL_MIN_FLOATS) reduction(| : failed)
+    if (tap * TAPS > PARALLEL_MIN_FLOATS) reduction(| : failed)
     {
-        float *buf = alloc_floats(hp * row + 4 * row);
-        failed = !buf;
+        float *work = alloc_floats(input_scratch(q));
+        failed = !work;
 #pragma omp for schedule(static)
-        for (int64_t b = 0; b < bc; b++) {
-            if (!buf) continue;
-            to_channels_last(src + (n0 + b) * q->src_c * q->sh * q->sw, q->sh, q->sw, c0, cn,
-                             hp, wp, q->top, q->left, buf);
-            float *comb = buf + hp * row;
-            for (int64_t ty = 0; ty < q->th; ty++) {
-                const float *restrict r0 = buf + 2 * ty * row, *restrict r1 = r0 + row;
-                const float *restrict r2 = r1 + row, *restrict r3 = r2 + row;
-                float *restrict a0 = comb, *restrict a1 = a0 + row, *restrict a2 = a1 + row;
-                float *restrict a3 = a2 + row;
-                for (int64_t k = 0; k < row; k++) {
-                    a0[k] = r0[k] - r2[k];
-                    a1[k] = r1[k] + r2[k];
-                    a2[k] = r2[k] - r1[k];
-                    a3[k] = r1[k] - r3[k];
-                }
-                for (int64_t tx = 0; tx < q->tw; tx++) {
-                    const int64_t p = b * tiles + ty * q->tw + tx;
-                    for (int i = 0; i < 4; i++) {
-                        const float *restrict e0 = comb + i * row + 2 * tx * cn;
-                        const float *restrict e1 = e0 + cn, *restrict e2 = e1 + cn;
-                        const float *restrict e3 = e2 + cn;
-                        float *restrict o0 = v + (i * 4) * tap + p * cn, *restrict o1 = o0 + tap;
-                        float *restrict o2 = o1 + tap, *restrict o3 = o2 + tap;
-                        for (int64_t c = 0; c < cn; c++) {
-                            o0[c] = e0[c] - e2[c];
-                            o1[c] = e1[c] + e2[c];
-                            o2[c] = e2[c] - e1[c];
-                            o3[c] = e1[c] - e3[c];
-                        }
-                    }
-                }
-            }
-        }
-        free(buf);
+        for (int64_t b = 0; b < bc; b++)
+            if (work) path.input(q, src + ((n0 + b) * q->src_c + c0) * plane, b, tap, work, v);
+        free(work);
     }
     return failed ? DL_ENOMEM : DL_OK;
 }
 
 /* The destination planes of channels o0.. of images n0..: A^T m A of m: (16, P, dst_g), plus
- * bias[o] (bias may be NULL); a tile's cells past the plane's edge are dropped. Each thread
- * assembles an image's tiles channels-last, then writes its planes. */
+ * bias[o] (bias may be NULL). */
 static int output_transform(const wino_t *q, const float *m, const float *bias, int64_t o0,
                             int64_t n0, int64_t bc, float *dst)
 {
-    const int64_t tiles = q->th * q->tw, cn = q->dst_g, pn = bc * tiles, tap = pn * cn;
-    const int64_t wo = 2 * q->tw, row = wo * cn;
+    const wino_path_t path = wino_path();
+    const int64_t tap = bc * q->th * q->tw * q->dst_g, plane = q->dh * q->dw;
     int failed = 0;
 #pragma omp parallel num_threads(dl_num_threads()) \
-    if (bc * tiles * TAPS * cn > PARALLEL_MIN_FLOATS) reduction(| : failed)
+    if (tap * TAPS > PARALLEL_MIN_FLOATS) reduction(| : failed)
     {
-        float *buf = alloc_floats(2 * q->th * row + 8 * cn);
-        failed = !buf;
+        float *work = alloc_floats(output_scratch(q));
+        failed = !work;
 #pragma omp for schedule(static)
-        for (int64_t b = 0; b < bc; b++) {
-            if (!buf) continue;
-            float *restrict s = buf + 2 * q->th * row; /* m A of a tile: 4 rows of 2 vectors */
-            for (int64_t ty = 0; ty < q->th; ty++)
-                for (int64_t tx = 0; tx < q->tw; tx++) {
-                    const float *mp = m + (b * tiles + ty * q->tw + tx) * cn;
-                    for (int i = 0; i < 4; i++) { /* rows of m A: m0 + m1 + m2, m1 - m2 - m3 */
-                        const float *restrict e0 = mp + (i * 4) * tap, *restrict e1 = e0 + tap;
-                        const float *restrict e2 = e1 + tap, *restrict e3 = e2 + tap;
-                        float *restrict s0 = s + 2 * i * cn, *restrict s1 = s0 + cn;
-                        for (int64_t c = 0; c < cn; c++) {
-                            s0[c] = e0[c] + e1[c] + e2[c];
-                            s1[c] = e1[c] - e2[c] - e3[c];
-                        }
-                    }
-                    float *restrict y0 = buf + (2 * ty * wo + 2 * tx) * cn;
-                    float *restrict y1 = y0 + row;
-                    for (int j = 0; j < 2; j++)
-                        for (int64_t c = 0; c < cn; c++) {
-                            const float a = s[j * cn + c], bb = s[(2 + j) * cn + c];
-                            const float cc = s[(4 + j) * cn + c], d = s[(6 + j) * cn + c];
-                            y0[j * cn + c] = a + bb + cc;
-                            y1[j * cn + c] = bb - cc - d;
-                        }
-                }
-            for (int64_t c = 0; c < cn; c++) {
-                float *plane = dst + ((n0 + b) * q->dst_c + o0 + c) * q->dh * q->dw;
-                const float bo = bias ? bias[o0 + c] : 0.0f;
-                for (int64_t r = 0; r < q->dh; r++)
-                    for (int64_t k = 0; k < q->dw; k++)
-                        plane[r * q->dw + k] = buf[(r * wo + k) * cn + c] + bo;
-            }
-        }
-        free(buf);
+        for (int64_t b = 0; b < bc; b++)
+            if (work)
+                path.output(q, m, bias ? bias + o0 : NULL, b, tap, work,
+                            dst + ((n0 + b) * q->dst_c + o0) * plane);
+        free(work);
     }
     return failed ? DL_ENOMEM : DL_OK;
 }
@@ -281,49 +509,20 @@ static int gradient_transform(const wino_t *q, const float *dy, int64_t oc, int6
                               int64_t ow, int64_t o0, int64_t ocg, int64_t n0, int64_t bc,
                               float *z)
 {
-    const int64_t tiles = q->th * q->tw, pn = bc * tiles, tap = pn * ocg;
-    const int64_t hp = 2 * q->th, wp = 2 * q->tw, row = wp * ocg;
+    const wino_path_t path = wino_path();
+    const int64_t tap = bc * q->th * q->tw * ocg;
     int failed = 0;
 #pragma omp parallel num_threads(dl_num_threads()) \
-    if (bc * tiles * TAPS * ocg > PARALLEL_MIN_FLOATS) reduction(| : failed)
+    if (tap * TAPS > PARALLEL_MIN_FLOATS) reduction(| : failed)
     {
-        float *buf = alloc_floats(hp * row + 8 * ocg), *ay = buf ? buf + hp * row : NULL;
-        failed = !buf;
+        float *work = alloc_floats(gradient_scratch(q, oh, ow, ocg));
+        failed = !work;
 #pragma omp for schedule(static)
-        for (int64_t b = 0; b < bc; b++) {
-            if (!buf) continue;
-            to_channels_last(dy + (n0 + b) * oc * oh * ow, oh, ow, o0, ocg, hp, wp, 0, 0, buf);
-            for (int64_t ty = 0; ty < q->th; ty++)
-                for (int64_t tx = 0; tx < q->tw; tx++) {
-                    const float *restrict ya = buf + (2 * ty * wp + 2 * tx) * ocg;
-                    const float *restrict yb = ya + ocg, *restrict yc = ya + row;
-                    const float *restrict yd = yc + ocg;
-                    float *restrict zp = z + (b * tiles + ty * q->tw + tx) * ocg;
-                    /* A y: rows y0, y0 + y1, y0 - y1, -y1, each of two channel vectors */
-                    for (int64_t c = 0; c < ocg; c++) {
-                        ay[c] = ya[c];
-                        ay[ocg + c] = yb[c];
-                        ay[2 * ocg + c] = ya[c] + yc[c];
-                        ay[3 * ocg + c] = yb[c] + yd[c];
-                        ay[4 * ocg + c] = ya[c] - yc[c];
-                        ay[5 * ocg + c] = yb[c] - yd[c];
-                        ay[6 * ocg + c] = -yc[c];
-                        ay[7 * ocg + c] = -yd[c];
-                    }
-                    for (int i = 0; i < 4; i++) { /* each row (u, v) -> u, u + v, u - v, -v */
-                        const float *restrict u = ay + 2 * i * ocg, *restrict w = u + ocg;
-                        float *restrict z0 = zp + (i * 4) * tap, *restrict z1 = z0 + tap;
-                        float *restrict z2 = z1 + tap, *restrict z3 = z2 + tap;
-                        for (int64_t c = 0; c < ocg; c++) {
-                            z0[c] = u[c];
-                            z1[c] = u[c] + w[c];
-                            z2[c] = u[c] - w[c];
-                            z3[c] = -w[c];
-                        }
-                    }
-                }
-        }
-        free(buf);
+        for (int64_t b = 0; b < bc; b++)
+            if (work)
+                path.gradient(q, dy + ((n0 + b) * oc + o0) * oh * ow, oh, ow, ocg, b, tap, work,
+                              z);
+        free(work);
     }
     return failed ? DL_ENOMEM : DL_OK;
 }
